@@ -1,0 +1,31 @@
+/** Numeric and boolean settings, parsed once from the string vars in wrangler.toml. */
+import { DEFAULT_MAX_TEXT } from "./protocol";
+import type { Bindings } from "./env";
+
+export interface Config {
+  devMode: boolean;
+  allowedOrigins: string[];
+  maxTextLength: number;
+  flushIntervalMs: number;
+  flushBatchRows: number;
+  retainLocalMessages: number;
+}
+
+function int(value: string | undefined, fallback: number, min = 0): number {
+  const n = Number.parseInt(value ?? "", 10);
+  return Number.isFinite(n) && n >= min ? n : fallback;
+}
+
+export function readConfig(env: Bindings): Config {
+  return {
+    devMode: env.DEV_MODE === "true",
+    allowedOrigins: (env.ALLOWED_ORIGINS ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
+    maxTextLength: int(env.MAX_TEXT_LENGTH, DEFAULT_MAX_TEXT, 1),
+    flushIntervalMs: int(env.FLUSH_INTERVAL_MS, 2000),
+    flushBatchRows: int(env.FLUSH_BATCH_ROWS, 500, 1),
+    retainLocalMessages: int(env.RETAIN_LOCAL_MESSAGES, 1000),
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * The wire protocol: every frame a client may send, every frame the server sends, and the
+ * shared limits. Imported by the Worker, the Room Durable Object and the browser client, so
+ * both ends parse and build frames from the same definitions.
+ */
+import { z } from "zod";
+
+export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const MAX_FRAME_BYTES = 64 * 1024;
+export const DEFAULT_MAX_TEXT = 4000;
+export const RECENT_ON_WELCOME = 50;
+export const SYNC_PAGE = 200;
+export const HISTORY_DEFAULT_LIMIT = 50;
+export const HISTORY_MAX_LIMIT = 100;
+export const TYPING_TIMEOUT_MS = 3000;
+/** The exact heartbeat strings; the room answers them without waking from hibernation. */
+export const PING = '{"type":"ping"}';
+export const PONG = '{"type":"pong"}';
+
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  duplicate: 409,
+  rate_limited: 429,
+  internal: 500,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+// C0 controls other than tab, newline and carriage return, plus DEL: never valid in chat text.
+const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+export const isRoomId = (id: string) => ROOM_ID_PATTERN.test(id);
+
+export const clientIdSchema = z
+  .string()
+  .min(1, "clientId must not be empty")
+  .max(100, "clientId is at most 100 characters")
+  .refine((s) => !CONTROL_CHARS.test(s) && s.isWellFormed(), "clientId has invalid characters");
+
+export const seqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** Raw text as it arrives; `checkText` applies trimming and the configurable length limit. */
+const rawText = z.string().max(1_000_000);
+
+export const sendInput = z.strictObject({
+  clientId: clientIdSchema,
+  text: rawText,
+  replyTo: z.string().min(1).max(100).nullish(),
+});
+export type SendInput = z.infer<typeof sendInput>;
+
+export const clientFrame = z.discriminatedUnion("type", [
+  sendInput.extend({ type: z.literal("send") }),
+  z.strictObject({ type: z.literal("typing"), on: z.boolean() }),
+  z.strictObject({ type: z.literal("read"), seq: seqSchema }),
+  z.strictObject({ type: z.literal("sync"), after: seqSchema }),
+  z.strictObject({ type: z.literal("edit"), id: z.string().min(1).max(100), text: rawText }),
+  z.strictObject({ type: z.literal("delete"), id: z.string().min(1).max(100) }),
+  z.strictObject({
+    type: z.literal("react"),
+    id: z.string().min(1).max(100),
+    emoji: z.string().min(1).max(32),
+    on: z.boolean(),
+  }),
+  z.strictObject({ type: z.literal("presence"), status: z.enum(["online", "away"]) }),
+  z.strictObject({ type: z.literal("ping") }),
+]);
+export type ClientFrame = z.infer<typeof clientFrame>;
+
+export type TextCheck = { ok: true; text: string } | { ok: false; message: string };
+
+/** Trims and checks message text: 1..max characters (code points), well-formed, no controls. */
+export function checkText(raw: string, max = DEFAULT_MAX_TEXT): TextCheck {
+  if (!raw.isWellFormed()) return { ok: false, message: "text is not valid Unicode" };
+  if (CONTROL_CHARS.test(raw)) return { ok: false, message: "text contains control characters" };
+  const text = raw.trim();
+  if (text.length === 0) return { ok: false, message: "text must not be empty" };
+  // Code points, not UTF-16 units, so an emoji counts as one character.
+  if (text.length > max && countCodePoints(text) > max) {
+    return { ok: false, message: `text is longer than ${max} characters` };
+  }
+  return { ok: true, text };
+}
+
+function countCodePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/** Human-readable summary of a zod failure, for the `message` of an error. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid input";
+  const path = issue.path.join(".");
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+export type ParsedFrame =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; code: ErrorCode; message: string; clientId?: string };
+
+/** Parses one incoming text frame. Never throws. */
+export function parseClientFrame(data: string): ParsedFrame {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return { ok: false, code: "bad_request", message: "frame is not valid JSON" };
+  }
+  const result = clientFrame.safeParse(json);
+  if (result.success) return { ok: true, frame: result.data };
+  const clientId =
+    json && typeof json === "object" && "clientId" in json && typeof json.clientId === "string"
+      ? json.clientId.slice(0, 100)
+      : undefined;
+  const type = json && typeof json === "object" && "type" in json ? json.type : undefined;
+  const known = clientFrame.options.some((o) => o.shape.type.value === type);
+  return {
+    ok: false,
+    code: "bad_request",
+    message: known ? describeIssue(result.error) : `unknown frame type`,
+    ...(clientId === undefined ? {} : { clientId }),
+  };
+}
+
+// ---- What the server sends -------------------------------------------------------------
+
+export interface UserRef {
+  id: string;
+  name: string;
+}
+export interface Identity extends UserRef {
+  kind: "member" | "visitor";
+}
+
+export interface ReplyRef {
+  id: string;
+  author: UserRef;
+  excerpt: string;
+}
+
+export interface AttachmentRef {
+  id: string;
+  name: string;
+  size: number;
+  mimeType: string;
+  url: string;
+}
+
+export interface Message {
+  id: string;
+  roomId: string;
+  seq: number;
+  clientId: string | null;
+  author: UserRef;
+  text: string;
+  createdAt: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+  replyTo: ReplyRef | null;
+  attachments: AttachmentRef[];
+  reactions: Record<string, string[]>;
+}
+
+export type PresenceStatus = "online" | "away" | "offline";
+export interface OnlineUser extends UserRef {
+  status: Exclude<PresenceStatus, "offline">;
+}
+
+export type ServerFrame =
+  | {
+      type: "welcome";
+      room: { id: string };
+      you: Identity;
+      lastSeq: number;
+      online: OnlineUser[];
+      recent: Message[];
+    }
+  | { type: "ack"; clientId: string; id: string; seq: number; createdAt: string }
+  | { type: "message"; message: Message }
+  | { type: "sync"; messages: Message[]; more: boolean }
+  | { type: "updated"; message: Message }
+  | { type: "typing"; userId: string; name: string; on: boolean }
+  | { type: "presence"; userId: string; name: string; status: PresenceStatus }
+  | { type: "read"; userId: string; seq: number }
+  | { type: "topics"; topics: { word: string; score: number }[] }
+  | { type: "error"; code: ErrorCode; message: string; clientId?: string; retryAfter?: number }
+  | { type: "batch"; frames: ServerFrame[] };
+
+/** Flattens `batch` frames so clients handle every frame the same way. */
+export function unwrapFrame(frame: ServerFrame): ServerFrame[] {
+  return frame.type === "batch" ? frame.frames.flatMap(unwrapFrame) : [frame];
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}

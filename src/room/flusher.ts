@@ -1,0 +1,69 @@
+/**
+ * Copies the room's new and changed rows to D1 on an alarm. A failed flush marks nothing,
+ * so the next attempt writes the same rows again (upserts make that harmless). Failures are
+ * retried by the platform first; once its retries are spent, the room schedules its own.
+ */
+import type { Archive } from "./archive";
+import type { MessageStore } from "./store";
+
+/** The platform retries a throwing alarm up to six times; we take over before the last. */
+const PLATFORM_RETRIES = 5;
+const SELF_RETRY_MS = 30_000;
+
+export interface FlusherOptions {
+  intervalMs: number;
+  batchRows: number;
+  retainLocal: number;
+}
+
+export class Flusher {
+  /** Whether an alarm is set; kept in memory so sends do not read storage to find out. */
+  private scheduled = false;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly store: MessageStore,
+    private readonly archive: Archive,
+    private readonly options: FlusherOptions,
+  ) {}
+
+  /** Called once on start: make sure rows left dirty by an earlier life get flushed. */
+  async init(): Promise<void> {
+    this.scheduled = (await this.storage.getAlarm()) !== null;
+    if (!this.scheduled && this.store.hasDirty()) this.schedule();
+  }
+
+  /** After a write: flush within the interval unless a flush is already due. */
+  schedule(delayMs = this.options.intervalMs): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    void this.storage.setAlarm(Date.now() + delayMs);
+  }
+
+  /** Writes one batch. Returns how many rows went to D1. */
+  async flushOnce(roomId: string): Promise<number> {
+    const rows = this.store.dirty(this.options.batchRows);
+    if (rows.length === 0) return 0;
+    await this.archive.write(roomId, rows);
+    this.store.markFlushed(rows);
+    return rows.length;
+  }
+
+  async onAlarm(roomId: string | null, retryCount: number): Promise<void> {
+    this.scheduled = false;
+    if (roomId === null) return;
+    try {
+      await this.flushOnce(roomId);
+      this.store.prune(this.options.retainLocal);
+    } catch (err) {
+      if (retryCount < PLATFORM_RETRIES) {
+        this.scheduled = true; // the platform's retry is pending; sends must not move it
+        throw err;
+      }
+      console.error(`room ${roomId}: flush failed after platform retries, retrying in ${SELF_RETRY_MS} ms`, err);
+      this.schedule(SELF_RETRY_MS);
+      return;
+    }
+    if (this.store.hasDirty()) this.schedule(0);
+  }
+}

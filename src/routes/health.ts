@@ -1,0 +1,26 @@
+import { Hono } from "hono";
+import pkg from "../../package.json";
+import type { AppEnv } from "../env";
+import { signingSecret } from "../middleware/auth";
+
+const health = new Hono<AppEnv>();
+
+/** 200 when the Worker can serve; 503 with the reason when it cannot. */
+health.get("/", async (c) => {
+  const secret = signingSecret(c.env);
+  let d1 = "ok";
+  try {
+    await c.env.DB.prepare("SELECT 1").first();
+  } catch (err) {
+    d1 = `error: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const checks = {
+    d1,
+    redis: "embedded",
+    auth: secret.secret === null ? `error: ${secret.reason}` : secret.source === "dev" ? "dev secret" : "ok",
+  };
+  const ok = d1 === "ok" && secret.secret !== null;
+  return c.json({ status: ok ? "ok" : "degraded", version: pkg.version, checks }, ok ? 200 : 503);
+});
+
+export default health;

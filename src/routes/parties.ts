@@ -1,0 +1,30 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../env";
+import { ApiError } from "../lib/errors";
+import { requireUser } from "../middleware/auth";
+import { allowedOrigin } from "../middleware/origin";
+import { validRoomId } from "../middleware/room-id";
+import { upgradeRequest } from "../room/handoff";
+import { roomStub } from "./rooms";
+
+/** WebSocket upgrades, on the PartySocket path convention: /parties/:party/:room. */
+const parties = new Hono<AppEnv>();
+
+parties.get(
+  "/room/:roomId",
+  async (c, next) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError("bad_request", "expected a websocket upgrade");
+    }
+    await next();
+  },
+  allowedOrigin(),
+  requireUser({ from: "query" }),
+  validRoomId(),
+  async (c) => {
+    const roomId = c.req.param("roomId");
+    return roomStub(c.env, roomId).fetch(upgradeRequest(c.req.raw, roomId, c.var.user));
+  },
+);
+
+export default parties;

@@ -1,0 +1,132 @@
+import { SELF } from "cloudflare:test";
+import { signToken } from "../src/lib/jwt";
+import { DEV_JWT_SECRET } from "../src/middleware/auth";
+import { unwrapFrame, type ServerFrame } from "../src/protocol";
+
+export const BASE = "http://localhost";
+
+let counter = 0;
+/** A room name no other test uses, so tests never share a Durable Object. */
+export function uniqueRoom(prefix = "room"): string {
+  return `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${crypto.randomUUID().slice(0, 6)}`;
+}
+
+export async function tokenFor(userId: string, name = userId, kind: "member" | "visitor" = "member") {
+  return signToken({ sub: userId, name, kind, exp: Math.floor(Date.now() / 1000) + 3600 }, DEV_JWT_SECRET);
+}
+
+export async function api(path: string, init: RequestInit & { token?: string; json?: unknown } = {}) {
+  const headers = new Headers(init.headers);
+  if (init.token) headers.set("authorization", `Bearer ${init.token}`);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set("content-type", "application/json");
+    body = JSON.stringify(init.json);
+  }
+  return SELF.fetch(`${BASE}${path}`, { ...init, headers, body });
+}
+
+type Frame = ServerFrame;
+type FrameOf<T extends Frame["type"]> = Extract<Frame, { type: T }>;
+
+/** A real WebSocket through the Worker, with a queue of received (unwrapped) frames. */
+export class TestSocket {
+  readonly frames: Frame[] = [];
+  raw: string[] = [];
+  closed: { code: number; reason: string } | null = null;
+  private waiters: (() => void)[] = [];
+  private readonly taken = new Set<number>();
+
+  constructor(readonly ws: WebSocket) {
+    ws.addEventListener("message", (e) => {
+      const text = typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer);
+      this.raw.push(text);
+      this.frames.push(...unwrapFrame(JSON.parse(text) as Frame));
+      this.wake();
+    });
+    ws.addEventListener("close", (e) => {
+      this.closed = { code: e.code, reason: e.reason };
+      this.wake();
+    });
+  }
+
+  private wake() {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  send(frame: unknown) {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** Waits until `check` returns something, re-checking on every received frame. */
+  async until<R>(check: () => R | undefined | false, what = "condition", timeoutMs = 8000): Promise<R> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = check();
+      if (value !== undefined && value !== false) return value;
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.frames.slice(-5))}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The first frame of this type (and match) not taken by an earlier call. */
+  async next<T extends Frame["type"]>(type: T, match: (f: FrameOf<T>) => boolean = () => true): Promise<FrameOf<T>> {
+    return this.until(() => {
+      for (let i = 0; i < this.frames.length; i++) {
+        const f = this.frames[i]!;
+        if (!this.taken.has(i) && f.type === type && match(f as FrameOf<T>)) {
+          this.taken.add(i);
+          return f as FrameOf<T>;
+        }
+      }
+      return undefined;
+    }, `a '${type}' frame`);
+  }
+
+  all<T extends Frame["type"]>(type: T): FrameOf<T>[] {
+    return this.frames.filter((f): f is FrameOf<T> => f.type === type);
+  }
+
+  async waitClosed(): Promise<{ code: number; reason: string }> {
+    return this.until(() => this.closed ?? undefined, "close");
+  }
+
+  close() {
+    if (!this.closed) this.ws.close(1000, "bye");
+  }
+}
+
+export async function openSocket(roomId: string, token: string | null, headers: Record<string, string> = {}) {
+  const query = token === null ? "" : `?token=${encodeURIComponent(token)}`;
+  return SELF.fetch(`${BASE}/parties/room/${roomId}${query}`, { headers: { upgrade: "websocket", ...headers } });
+}
+
+/** Connects and waits for `welcome`. */
+export async function connect(roomId: string, userId: string, name = userId) {
+  const res = await openSocket(roomId, await tokenFor(userId, name));
+  if (res.status !== 101) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
+  const ws = res.webSocket!;
+  ws.accept();
+  const socket = new TestSocket(ws);
+  const welcome = await socket.next("welcome");
+  return { socket, welcome };
+}
+
+let clientSeq = 0;
+export const newClientId = () => `c-${Date.now().toString(36)}-${clientSeq++}`;
+
+/** Sends a message over the socket and waits for its ack. */
+export async function sendAndAck(socket: TestSocket, text: string, clientId = newClientId()) {
+  socket.send({ type: "send", clientId, text });
+  return socket.next("ack", (a) => a.clientId === clientId);
+}
