@@ -22,6 +22,9 @@ async function post(room: string, text: string, clientId: string, user = "alice"
   return ((await res.json()) as { message: { id: string; seq: number } }).message;
 }
 
+/** What the platform passes to alarm(): how many times this alarm has been retried. */
+const alarmInfo = (retryCount: number): AlarmInvocationInfo => ({ retryCount, isRetry: retryCount > 0, scheduledTime: Date.now() });
+
 const dirtyRows = (room: string) =>
   runInDurableObject(stubOf(room), (_: Room, state) =>
     state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages WHERE rev > flushed_rev").one().n,
@@ -104,13 +107,13 @@ describe("flushing to D1", () => {
     await env.DB.exec("ALTER TABLE messages RENAME TO messages_unavailable");
     try {
       await expect(
-        runInDurableObject(stubOf(room), (instance: Room) => instance.alarm({ retryCount: 0, isRetry: false })),
+        runInDurableObject(stubOf(room), (instance: Room) => instance.alarm(alarmInfo(0))),
       ).rejects.toThrow();
       expect(await dirtyRows(room)).toBe(5);
     } finally {
       await env.DB.exec("ALTER TABLE messages_unavailable RENAME TO messages");
     }
-    await runInDurableObject(stubOf(room), (instance: Room) => instance.alarm({ retryCount: 1, isRetry: true }));
+    await runInDurableObject(stubOf(room), (instance: Room) => instance.alarm(alarmInfo(1)));
     expect((await d1Rows(room)).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
   });
 
@@ -121,7 +124,7 @@ describe("flushing to D1", () => {
     try {
       const alarm = await runInDurableObject(stubOf(room), async (instance: Room, state) => {
         await state.storage.deleteAlarm();
-        await instance.alarm({ retryCount: 5, isRetry: true }); // does not throw
+        await instance.alarm(alarmInfo(5)); // does not throw
         return state.storage.getAlarm();
       });
       expect(alarm).toBeGreaterThan(Date.now() + 10_000);
@@ -170,7 +173,7 @@ describe("flushing to D1", () => {
   it("does not prune messages that are not in D1 yet", async () => {
     const room = uniqueRoom();
     await seed(room, 1050);
-    await runInDurableObject(stubOf(room), (instance: Room) => instance.alarm({ retryCount: 0, isRetry: false }));
+    await runInDurableObject(stubOf(room), (instance: Room) => instance.alarm(alarmInfo(0)));
     const local = await runInDurableObject(stubOf(room), (_: Room, state) =>
       state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one().n,
     );
