@@ -9,6 +9,8 @@ export interface Config {
   flushIntervalMs: number;
   flushBatchRows: number;
   retainLocalMessages: number;
+  /** User ids of the staff: visitors' rooms include them, and they run the community. */
+  staff: string[];
 }
 
 function int(value: string | undefined, fallback: number, min = 0): number {
@@ -16,16 +18,21 @@ function int(value: string | undefined, fallback: number, min = 0): number {
   return Number.isFinite(n) && n >= min ? n : fallback;
 }
 
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
 export function readConfig(env: Bindings): Config {
   return {
     devMode: env.DEV_MODE === "true",
-    allowedOrigins: (env.ALLOWED_ORIGINS ?? "")
-      .split(",")
-      .map((o) => o.trim())
-      .filter(Boolean),
+    allowedOrigins: list(env.ALLOWED_ORIGINS),
     maxTextLength: int(env.MAX_TEXT_LENGTH, DEFAULT_MAX_TEXT, 1),
     flushIntervalMs: int(env.FLUSH_INTERVAL_MS, 2000),
     flushBatchRows: int(env.FLUSH_BATCH_ROWS, 500, 1),
     retainLocalMessages: int(env.RETAIN_LOCAL_MESSAGES, 1000),
+    staff: list(env.STAFF_USER_IDS),
   };
 }

@@ -7,7 +7,9 @@ import auth from "./routes/auth";
 import health from "./routes/health";
 import parties from "./routes/parties";
 import rooms from "./routes/rooms";
+import users from "./routes/users";
 
+export { Limiter } from "./limits";
 export { Room } from "./room/Room";
 
 const app = new Hono<AppEnv>();
@@ -15,6 +17,7 @@ const app = new Hono<AppEnv>();
 app.route("/api/health", health);
 app.route("/api/auth", auth);
 app.route("/api/rooms", rooms);
+app.route("/api/users", users);
 app.route("/parties", parties);
 
 app.notFound((c) => errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

@@ -1,5 +1,6 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { RoomParts } from "../src/room/parts";
 import { Room } from "../src/room/Room";
 import { api, connect, sendAndAck, tokenFor, uniqueRoom } from "./helpers";
 
@@ -43,7 +44,7 @@ async function flushAll(room: string) {
 
 describe("durable acks", () => {
   it("acks a message only once its row is in the room's storage", async () => {
-    const room = uniqueRoom();
+    const room = await uniqueRoom();
     const { socket } = await connect(room, "alice");
     const ack = await sendAndAck(socket, "keep me");
     const stored = await runInDurableObject(stubOf(room), (_: Room, state) =>
@@ -53,7 +54,7 @@ describe("durable acks", () => {
   });
 
   it("keeps seq and history across an eviction", async () => {
-    const room = uniqueRoom();
+    const room = await uniqueRoom();
     await post(room, "one", "c1");
     await post(room, "two", "c2");
     await evictDurableObject(stubOf(room));
@@ -71,7 +72,7 @@ describe("durable acks", () => {
 
 describe("flushing to D1", () => {
   it("schedules a flush after a write and writes every message to D1 exactly once, even after an eviction", async () => {
-    const room = uniqueRoom();
+    const room = await uniqueRoom();
     const sent = [];
     for (let i = 1; i <= 30; i++) sent.push(await post(room, `m${i}`, `c${i}`));
     expect(await d1Rows(room)).toEqual([]);
@@ -86,7 +87,7 @@ describe("flushing to D1", () => {
   });
 
   it("writes nothing twice when the alarm runs again", async () => {
-    const room = uniqueRoom();
+    const room = await uniqueRoom();
     for (let i = 1; i <= 12; i++) await post(room, `m${i}`, `c${i}`);
     await flushAll(room);
     // Force the same rows to be written again, as a flush interrupted before marking would.
@@ -102,7 +103,7 @@ describe("flushing to D1", () => {
   });
 
   it("marks nothing flushed when D1 fails, and completes the flush once D1 is back", async () => {
-    const room = uniqueRoom();
+    const room = await uniqueRoom();
     for (let i = 1; i <= 5; i++) await post(room, `m${i}`, `c${i}`);
     await env.DB.exec("ALTER TABLE messages RENAME TO messages_unavailable");
     try {
@@ -118,7 +119,7 @@ describe("flushing to D1", () => {
   });
 
   it("sets its own retry alarm once the platform's retries are spent", async () => {
-    const room = uniqueRoom();
+    const room = await uniqueRoom();
     await post(room, "m1", "c1");
     await env.DB.exec("ALTER TABLE messages RENAME TO messages_unavailable");
     try {
@@ -136,7 +137,7 @@ describe("flushing to D1", () => {
   });
 
   it("flushes in batches within D1's parameter limit and re-arms at once while more is pending", async () => {
-    const room = uniqueRoom();
+    const room = await uniqueRoom();
     await seed(room, 1200);
     // FLUSH_BATCH_ROWS is 500 and the test interval is an hour: only the immediate re-arm
     // after each batch can bring all 1200 rows to D1 without another forced alarm.
@@ -151,7 +152,7 @@ describe("flushing to D1", () => {
   });
 
   it("keeps only the newest 1000 messages locally after flushing and still serves complete history", async () => {
-    const room = uniqueRoom();
+    const room = await uniqueRoom();
     await seed(room, 1100);
     await flushAll(room);
     const local = await runInDurableObject(stubOf(room), (_: Room, state) =>
@@ -171,7 +172,7 @@ describe("flushing to D1", () => {
   });
 
   it("does not prune messages that are not in D1 yet", async () => {
-    const room = uniqueRoom();
+    const room = await uniqueRoom();
     await seed(room, 1050);
     await runInDurableObject(stubOf(room), (instance: Room) => instance.alarm(alarmInfo(0)));
     const local = await runInDurableObject(stubOf(room), (_: Room, state) =>
@@ -187,10 +188,8 @@ describe("flushing to D1", () => {
 /** Writes messages straight into the room's store: the bulk path the socket would take. */
 async function seed(room: string, count: number) {
   const stub = stubOf(room);
-  await stub.getMessages(room, 1);
   await runInDurableObject(stub, (instance: Room) => {
-    const store = (instance as unknown as { store: import("../src/room/store").MessageStore }).store;
-    const flusher = (instance as unknown as { flusher: import("../src/room/flusher").Flusher }).flusher;
+    const { store, flusher } = (instance as unknown as { p: RoomParts }).p;
     for (let i = 1; i <= count; i++) {
       store.insert(room, { clientId: `seed-${i}`, author: { id: "seeder", name: "Seeder" }, text: `m${i}`, replyTo: null });
     }

@@ -1,4 +1,4 @@
-import { SELF } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import { signToken } from "../src/lib/jwt";
 import { DEV_JWT_SECRET } from "../src/middleware/auth";
 import { unwrapFrame, type ServerFrame } from "../src/protocol";
@@ -6,9 +6,36 @@ import { unwrapFrame, type ServerFrame } from "../src/protocol";
 export const BASE = "http://localhost";
 
 let counter = 0;
-/** A room name no other test uses, so tests never share a Durable Object. */
-export function uniqueRoom(prefix = "room"): string {
+/** A room id no other test uses, so tests never share a Durable Object. */
+export function uniqueId(prefix = "room"): string {
   return `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${crypto.randomUUID().slice(0, 6)}`;
+}
+
+/** The users the tests talk as; every room from `uniqueRoom` has them all as members. */
+export const TEST_USERS = ["alice", "bob", "carol", "dana", "watcher", "seeder", "s1", "s2", "s3", "s4", "w1", "w2"];
+
+export async function ensureUsers(ids: string[]) {
+  await env.DB.batch(
+    ids.map((id) =>
+      env.DB.prepare("INSERT INTO users (id, name, kind) VALUES (?, ?, 'member') ON CONFLICT (id) DO NOTHING").bind(id, id),
+    ),
+  );
+}
+
+/**
+ * A new group room, created through the room's own RPC as the Worker does: the first user is
+ * its admin, the rest members.
+ */
+export async function uniqueRoom(prefix = "room", users: string[] = TEST_USERS): Promise<string> {
+  const id = uniqueId(prefix);
+  await ensureUsers(users);
+  const now = new Date().toISOString();
+  const result = await env.ROOM.get(env.ROOM.idFromName(id)).create(
+    { id, kind: "group", title: `Test ${id}`, createdBy: users[0]!, createdAt: now },
+    users.map((u, i) => ({ id: u, name: u, role: i === 0 ? ("admin" as const) : ("member" as const) })),
+  );
+  if (!result.ok) throw new Error(`could not create ${id}: ${result.message}`);
+  return id;
 }
 
 export async function tokenFor(userId: string, name = userId, kind: "member" | "visitor" = "member") {

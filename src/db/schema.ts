@@ -1,7 +1,7 @@
 /** The long-term store in D1. Migrations in migrations/ are generated from this file. */
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { ReplyRef } from "../protocol";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { Message, ReplyRef } from "../protocol";
 
 export const users = sqliteTable("users", {
   id: text().primaryKey(),
@@ -34,3 +34,41 @@ export const messages = sqliteTable(
 );
 
 export type MessageRow = typeof messages.$inferSelect;
+
+export const ROOM_KINDS = ["community", "direct", "group", "visitor"] as const;
+export const ROLES = ["admin", "moderator", "member"] as const;
+export type RoomKind = (typeof ROOM_KINDS)[number];
+export type Role = (typeof ROLES)[number];
+
+/**
+ * One row per conversation. Written through by the room's Durable Object (the authority on
+ * its own membership); `last_*` columns are brought up to date by each flush.
+ */
+export const rooms = sqliteTable(
+  "rooms",
+  {
+    id: text().primaryKey(),
+    kind: text({ enum: ROOM_KINDS }).notNull(),
+    title: text(),
+    createdBy: text("created_by"),
+    createdAt: text("created_at").notNull(),
+    lastSeq: integer("last_seq").notNull().default(0),
+    lastMessage: text("last_message", { mode: "json" }).$type<Message>(),
+    /** When the room last had a message (or was created): the room list's order. */
+    lastActivityAt: text("last_activity_at").notNull(),
+  },
+  (t) => [index("rooms_kind").on(t.kind, t.lastActivityAt)],
+);
+
+export const members = sqliteTable(
+  "members",
+  {
+    roomId: text("room_id").notNull(),
+    userId: text("user_id").notNull(),
+    role: text({ enum: ROLES }).notNull(),
+    joinedAt: text("joined_at").notNull(),
+    /** The highest seq this member has read: unread = rooms.last_seq - last_read_seq. */
+    lastReadSeq: integer("last_read_seq").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.userId] }), index("members_user").on(t.userId, t.roomId)],
+);

@@ -103,5 +103,6 @@ export async function verifyToken(token: string, secret: string, options: Verify
   }
   if (claims.kind !== "member" && claims.kind !== "visitor") throw new TokenError("token kind is invalid");
   const name = typeof claims.name === "string" ? claims.name.trim() : "";
-  return { ...(claims as unknown as Claims), name: name || claims.sub };
+  if (name.length < 1 || name.length > 64) throw new TokenError("token name must be 1-64 characters");
+  return { ...(claims as unknown as Claims), name };
 }

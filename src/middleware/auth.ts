@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { readConfig } from "../config";
+import { ensureUser } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../lib/errors";
 import { TokenError, verifyToken } from "../lib/jwt";
@@ -25,7 +26,7 @@ export async function identify(env: Bindings, token: string | undefined): Promis
   }
   try {
     const claims = await verifyToken(token, state.secret, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
-    return { id: claims.sub, name: claims.name.slice(0, 64), kind: claims.kind };
+    return { id: claims.sub, name: claims.name, kind: claims.kind };
   } catch (err) {
     if (err instanceof TokenError) throw new ApiError("unauthorized", err.message);
     throw err;
@@ -37,7 +38,7 @@ export interface RequireUserOptions {
   from?: "header" | "query";
 }
 
-/** Verifies the caller's token and sets `c.var.user`. */
+/** Verifies the caller's token, keeps their user row current and sets `c.var.user`. */
 export const requireUser = (options: RequireUserOptions = {}) =>
   createMiddleware<AppEnv>(async (c, next) => {
     let token: string | undefined;
@@ -48,6 +49,15 @@ export const requireUser = (options: RequireUserOptions = {}) =>
       const match = header?.match(/^Bearer\s+(\S+)$/i);
       token = match?.[1];
     }
-    c.set("user", await identify(c.env, token));
+    const user = await identify(c.env, token);
+    await ensureUser(c.env.DB, user);
+    c.set("user", user);
+    await next();
+  });
+
+/** Refuses visitors: they may use only their own visitor room. */
+export const membersOnly = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (c.var.user.kind !== "member") throw new ApiError("forbidden", "visitors may only use their own room");
     await next();
   });

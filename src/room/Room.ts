@@ -1,10 +1,12 @@
 /**
- * One Durable Object per room: its sockets, presence and typing, the per-room `seq`, the
- * messages (stored here before anyone hears of them) and the flush to D1. The handlers
- * below stay thin and delegate to the modules beside this file.
+ * One Durable Object per room: its sockets, presence and typing, its members, the per-room
+ * `seq`, the messages (stored here before anyone hears of them) and the flush to D1. The
+ * handlers below check who is asking and delegate to the modules beside this file.
  */
 import { DurableObject } from "cloudflare:workers";
-import { readConfig, type Config } from "../config";
+import { readConfig } from "../config";
+import type { NewRoom } from "../db/rooms";
+import type { Role } from "../db/schema";
 import type { Bindings } from "../env";
 import {
   MAX_FRAME_BYTES,
@@ -12,56 +14,67 @@ import {
   PONG,
   RECENT_ON_WELCOME,
   SYNC_PAGE,
-  checkText,
   parseClientFrame,
   type ClientFrame,
-  type ErrorCode,
   type Identity,
   type Message,
   type OnlineUser,
+  type PresenceStatus,
   type SendInput,
 } from "../protocol";
 import { Archive } from "./archive";
+import { Chat } from "./chat";
 import { Connections } from "./connections";
 import { Flusher } from "./flusher";
 import { readUpgrade } from "./handoff";
 import { History } from "./history";
+import { Membership, type Member } from "./membership";
 import { Outbox } from "./outbox";
+import { fail, ok, type RoomParts, type RoomResult } from "./parts";
+import { ReadPositions } from "./reads";
+import { Roster } from "./roster";
 import { MessageStore } from "./store";
 import { Typing } from "./typing";
 
-export type RoomResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
-
-const fail = (code: ErrorCode, message: string) => ({ ok: false, code, message }) as const;
+export type { RoomResult } from "./parts";
 
 export class Room extends DurableObject<Bindings> {
-  private readonly config: Config;
-  private readonly store: MessageStore;
-  private readonly history: History;
-  private readonly flusher: Flusher;
-  private readonly connections: Connections;
-  private readonly outbox: Outbox;
-  private readonly typing: Typing;
+  private readonly p: RoomParts;
+  private readonly chat: Chat;
+  private readonly roster: Roster;
   private roomId: string | null;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
-    this.config = readConfig(env);
-    this.store = new MessageStore(ctx.storage);
+    const config = readConfig(env);
+    const store = new MessageStore(ctx.storage);
     const archive = new Archive(env.DB);
-    this.history = new History(this.store, archive);
-    this.flusher = new Flusher(ctx.storage, this.store, archive, {
-      intervalMs: this.config.flushIntervalMs,
-      batchRows: this.config.flushBatchRows,
-      retainLocal: this.config.retainLocalMessages,
-    });
-    this.connections = new Connections(ctx);
-    this.outbox = new Outbox({ sockets: () => this.connections.sockets() });
-    this.typing = new Typing((userId) => this.broadcastTyping(userId, false));
-    this.roomId = this.store.getMeta("roomId");
+    const reads = new ReadPositions(ctx.storage.sql);
+    const connections = new Connections(ctx);
+    this.p = {
+      ctx,
+      env,
+      config,
+      store,
+      archive,
+      reads,
+      connections,
+      history: new History(store, archive),
+      flusher: new Flusher(ctx.storage, store, archive, reads, {
+        intervalMs: config.flushIntervalMs,
+        batchRows: config.flushBatchRows,
+        retainLocal: config.retainLocalMessages,
+      }),
+      outbox: new Outbox({ sockets: () => connections.sockets() }),
+      typing: new Typing((userId) => this.broadcastTyping(userId, false)),
+      membership: new Membership(ctx.storage.sql, config.staff),
+    };
+    this.chat = new Chat(this.p);
+    this.roster = new Roster(this.p, (userId) => this.evict(userId));
+    this.roomId = store.getMeta("roomId");
     // Heartbeats are answered by the runtime without waking a hibernated room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
-    void ctx.blockConcurrencyWhile(() => this.flusher.init());
+    void ctx.blockConcurrencyWhile(() => this.p.flusher.init());
   }
 
   // ---- Sockets ---------------------------------------------------------------------------
@@ -71,20 +84,22 @@ export class Room extends DurableObject<Bindings> {
     if (upgrade === null || request.headers.get("upgrade") !== "websocket") {
       return new Response("expected a verified websocket upgrade", { status: 426 });
     }
-    const roomId = this.bind(upgrade.roomId);
+    const access = this.access(upgrade.roomId, upgrade.user);
+    if (!access.ok) return new Response(access.message, { status: access.code === "not_found" ? 404 : 403 });
+    const roomId = upgrade.roomId;
     const recent = await this.recentMessages(roomId);
 
     const { 0: client, 1: server } = new WebSocketPair();
     // Frames already queued predate this socket; send them before it joins the room.
-    this.outbox.flush();
-    const before = this.connections.statusOf(upgrade.user.id);
-    this.connections.add(server, upgrade.user);
-    this.outbox.sendTo(server, {
+    this.p.outbox.flush();
+    const before = this.p.connections.statusOf(upgrade.user.id);
+    this.p.connections.add(server, upgrade.user);
+    this.p.outbox.sendTo(server, {
       type: "welcome",
       room: { id: roomId },
       you: upgrade.user,
-      lastSeq: this.store.lastSeq,
-      online: this.connections.online(),
+      lastSeq: this.p.store.lastSeq,
+      online: this.p.connections.online(),
       recent,
     });
     if (before !== "online") this.broadcastPresence(upgrade.user, "online", (ws) => ws === server);
@@ -92,18 +107,27 @@ export class Room extends DurableObject<Bindings> {
   }
 
   async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    const user = this.connections.get(ws);
-    if (!user || this.roomId === null) return ws.close(1011, "unknown connection");
+    const user = this.p.connections.get(ws);
+    const roomId = this.roomId;
+    if (!user || roomId === null) return ws.close(1011, "unknown connection");
     if (frameBytes(data) > MAX_FRAME_BYTES) return ws.close(1009, "frame larger than 64 KiB");
     if (typeof data !== "string") {
-      return this.outbox.sendTo(ws, { type: "error", code: "bad_request", message: "frames must be text (JSON)" });
+      return this.p.outbox.sendTo(ws, { type: "error", code: "bad_request", message: "frames must be text (JSON)" });
     }
     const parsed = parseClientFrame(data);
     if (!parsed.ok) {
       const { code, message, clientId } = parsed;
-      return this.outbox.sendTo(ws, { type: "error", code, message, ...(clientId ? { clientId } : {}) });
+      return this.p.outbox.sendTo(ws, { type: "error", code, message, ...(clientId ? { clientId } : {}) });
     }
-    await this.onFrame(ws, user, parsed.frame);
+    // Membership can change while a socket is open; every frame is checked against the copy.
+    const role = this.p.membership.roleOf(user);
+    if (role === null) {
+      this.p.outbox.sendTo(ws, { type: "error", code: "forbidden", message: "you are not a member of this room" });
+      this.p.outbox.flush();
+      ws.close(1008, "not a member");
+      return this.leave(ws);
+    }
+    await this.onFrame(ws, roomId, user, role, parsed.frame);
   }
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -119,154 +143,181 @@ export class Room extends DurableObject<Bindings> {
     this.leave(ws);
   }
 
-  // ---- Flush -----------------------------------------------------------------------------
-
   async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    await this.flusher.onAlarm(this.roomId, info?.retryCount ?? 0);
+    await this.p.flusher.onAlarm(this.roomId, info?.retryCount ?? 0);
   }
 
-  // ---- RPC from the Worker's REST routes ---------------------------------------------------
+  // ---- RPC from the Worker ----------------------------------------------------------------
 
-  async postMessage(
+  /** Whether the user may use this room, and as what. */
+  access(roomId: string, user: Identity): RoomResult<{ role: Role }> {
+    this.bind(roomId);
+    if (this.p.membership.info === null) return fail("not_found", "no such room");
+    const role = this.p.membership.roleOf(user);
+    return role === null ? fail("forbidden", "you are not a member of this room") : ok({ role });
+  }
+
+  async create(room: NewRoom, roster: Member[]) {
+    this.bind(room.id);
+    return this.roster.create(room, roster);
+  }
+
+  async addMember(roomId: string, actor: Identity, target: Identity, role: Role) {
+    const access = this.access(roomId, actor);
+    return access.ok ? this.roster.add(actor, target, role) : access;
+  }
+
+  async removeMember(roomId: string, actor: Identity, targetId: string, successorId?: string) {
+    const access = this.access(roomId, actor);
+    return access.ok ? this.roster.remove(actor, targetId, successorId) : access;
+  }
+
+  async setRole(roomId: string, actor: Identity, target: Identity, role: Role) {
+    const access = this.access(roomId, actor);
+    return access.ok ? this.roster.setRole(actor, target, role) : access;
+  }
+
+  async postMessage(roomId: string, user: Identity, input: SendInput) {
+    const access = this.access(roomId, user);
+    return access.ok ? this.chat.post(roomId, user, input) : access;
+  }
+
+  async editMessage(roomId: string, user: Identity, id: string, text: string) {
+    const access = this.access(roomId, user);
+    return access.ok ? this.chat.edit(roomId, user, id, text) : access;
+  }
+
+  async deleteMessage(roomId: string, user: Identity, id: string) {
+    const access = this.access(roomId, user);
+    return access.ok ? this.chat.delete(roomId, user, access.value.role, id) : access;
+  }
+
+  async markRead(roomId: string, user: Identity, seq: number): Promise<RoomResult<{ seq: number }>> {
+    const access = this.access(roomId, user);
+    return access.ok ? ok({ seq: this.chat.read(roomId, user, seq) }) : access;
+  }
+
+  async getMessages(
     roomId: string,
     user: Identity,
-    input: SendInput,
-  ): Promise<RoomResult<{ message: Message; created: boolean }>> {
-    return this.post(this.bind(roomId), user, input);
+    limit: number,
+    before?: number,
+  ): Promise<RoomResult<{ messages: Message[]; nextBefore: number | null }>> {
+    const access = this.access(roomId, user);
+    return access.ok ? ok(await this.p.history.page(roomId, limit, before)) : access;
   }
 
-  async getMessages(roomId: string, limit: number, before?: number) {
-    return this.history.page(this.bind(roomId), limit, before);
+  async getPresence(roomId: string, user: Identity): Promise<RoomResult<OnlineUser[]>> {
+    const access = this.access(roomId, user);
+    return access.ok ? ok(this.p.connections.online()) : access;
   }
 
-  async getPresence(roomId: string): Promise<OnlineUser[]> {
-    this.bind(roomId);
-    return this.connections.online();
-  }
+  // ---- Frames ------------------------------------------------------------------------------
 
-  // ---- Behaviour ---------------------------------------------------------------------------
-
-  private async onFrame(ws: WebSocket, user: Identity, frame: ClientFrame): Promise<void> {
-    const roomId = this.roomId!;
+  private async onFrame(ws: WebSocket, roomId: string, user: Identity, role: Role, frame: ClientFrame): Promise<void> {
+    const { outbox } = this.p;
     switch (frame.type) {
       case "send": {
-        const result = await this.post(roomId, user, frame);
+        const result = await this.chat.post(roomId, user, frame);
         if (!result.ok) {
-          const { code, message } = result;
-          return this.outbox.sendTo(ws, { type: "error", code, message, clientId: frame.clientId });
+          return outbox.sendTo(ws, { type: "error", code: result.code, message: result.message, clientId: frame.clientId });
         }
         const { id, seq, createdAt } = result.value.message;
-        return this.outbox.sendTo(ws, { type: "ack", clientId: frame.clientId, id, seq, createdAt });
+        return outbox.sendTo(ws, { type: "ack", clientId: frame.clientId, id, seq, createdAt });
       }
+      case "edit":
+      case "delete": {
+        const result =
+          frame.type === "edit"
+            ? await this.chat.edit(roomId, user, frame.id, frame.text)
+            : await this.chat.delete(roomId, user, role, frame.id);
+        if (!result.ok) outbox.sendTo(ws, { type: "error", code: result.code, message: result.message });
+        return;
+      }
+      case "read":
+        this.chat.read(roomId, user, frame.seq);
+        return;
       case "sync": {
-        const { messages, more } = await this.history.after(roomId, frame.after, SYNC_PAGE);
-        return this.outbox.sendTo(ws, { type: "sync", messages, more });
+        const { messages, more } = await this.p.history.after(roomId, frame.after, SYNC_PAGE);
+        return outbox.sendTo(ws, { type: "sync", messages, more });
       }
       case "typing":
         if (frame.on) {
-          const wasTyping = this.typing.isTyping(user.id);
-          this.typing.start(user.id);
-          if (!wasTyping) this.broadcastTyping(user.id, true);
-        } else if (this.typing.stop(user.id)) {
-          this.broadcastTyping(user.id, false);
+          const wasTyping = this.p.typing.isTyping(user.id);
+          this.p.typing.start(user.id);
+          if (!wasTyping) this.broadcastTyping(user.id, true, user.name);
+        } else if (this.p.typing.stop(user.id)) {
+          this.broadcastTyping(user.id, false, user.name);
         }
         return;
       case "presence": {
-        const before = this.connections.statusOf(user.id);
-        this.connections.setStatus(user.id, frame.status);
+        const before = this.p.connections.statusOf(user.id);
+        this.p.connections.setStatus(user.id, frame.status);
         if (before !== frame.status) this.broadcastPresence(user, frame.status);
         return;
       }
       case "ping":
         return ws.send(PONG);
-      case "read":
-      case "edit":
-      case "delete":
       case "react":
-        return this.outbox.sendTo(ws, {
-          type: "error",
-          code: "bad_request",
-          message: `'${frame.type}' is not supported by this server yet`,
-        });
+        return outbox.sendTo(ws, { type: "error", code: "bad_request", message: "reactions are not supported by this server yet" });
     }
   }
 
-  private async post(
-    roomId: string,
-    user: Identity,
-    input: SendInput,
-  ): Promise<RoomResult<{ message: Message; created: boolean }>> {
-    const text = checkText(input.text, this.config.maxTextLength);
-    if (!text.ok) return fail("bad_request", text.message);
-
-    const earlier = await this.earlierSend(roomId, user.id, input.clientId);
-    if (earlier) return { ok: true, value: { message: earlier, created: false } };
-
-    let replyTo: Message["replyTo"] = null;
-    if (input.replyTo) {
-      const target = await this.history.byId(roomId, input.replyTo);
-      if (!target) return fail("bad_request", "replyTo: no such message in this room");
-      replyTo = { id: target.id, author: target.author, excerpt: target.deletedAt ? "" : target.text.slice(0, 140) };
-      // The lookup may have let a resend of the same clientId in first.
-      const raced = await this.earlierSend(roomId, user.id, input.clientId);
-      if (raced) return { ok: true, value: { message: raced, created: false } };
-    }
-
-    const message = this.store.insert(roomId, {
-      clientId: input.clientId,
-      author: { id: user.id, name: user.name },
-      text: text.text,
-      replyTo,
-    });
-    this.flusher.schedule();
-    if (this.typing.stop(user.id)) this.broadcastTyping(user.id, false, user.name);
-    this.outbox.broadcast({ type: "message", message });
-    return { ok: true, value: { message, created: true } };
-  }
-
-  private async earlierSend(roomId: string, userId: string, clientId: string): Promise<Message | null> {
-    const seq = this.store.seqForClientId(userId, clientId);
-    if (seq === null) return null;
-    return (await this.history.range(roomId, seq, seq))[0] ?? null;
-  }
+  // ---- Helpers -----------------------------------------------------------------------------
 
   /** The newest messages for `welcome`, consistent with `lastSeq` at the moment of joining. */
   private async recentMessages(roomId: string): Promise<Message[]> {
     for (;;) {
-      const last = this.store.lastSeq;
-      const recent = await this.history.range(roomId, last - RECENT_ON_WELCOME + 1, last);
-      if (this.store.lastSeq === last) return recent;
+      const last = this.p.store.lastSeq;
+      const recent = await this.p.history.range(roomId, last - RECENT_ON_WELCOME + 1, last);
+      if (this.p.store.lastSeq === last) return recent;
+    }
+  }
+
+  private evict(userId: string): void {
+    for (const ws of this.p.connections.socketsOf(userId)) {
+      try {
+        ws.close(1008, "removed from the room");
+      } catch {
+        // already closing
+      }
+      this.leave(ws);
     }
   }
 
   private leave(ws: WebSocket): void {
-    const user = this.connections.get(ws);
+    const { connections, typing } = this.p;
+    const user = connections.get(ws);
     if (!user) return;
-    const before = this.connections.statusOf(user.id);
-    this.connections.remove(ws);
-    const status = this.connections.statusOf(user.id);
-    if (status === "offline" && this.typing.stop(user.id)) this.broadcastTyping(user.id, false, user.name);
+    const before = connections.statusOf(user.id);
+    connections.remove(ws);
+    const status = connections.statusOf(user.id);
+    if (status === "offline" && typing.stop(user.id)) this.broadcastTyping(user.id, false, user.name);
     if (status !== before) this.broadcastPresence(user, status);
   }
 
   private broadcastTyping(userId: string, on: boolean, name?: string): void {
-    name ??= this.connections.socketsOf(userId).map((ws) => this.connections.get(ws)!.name)[0] ?? userId;
-    this.outbox.broadcast({ type: "typing", userId, name, on }, (ws) => this.connections.get(ws)?.id === userId);
+    const { connections } = this.p;
+    name ??= connections.socketsOf(userId).map((ws) => connections.get(ws)!.name)[0] ?? userId;
+    this.p.outbox.broadcast({ type: "typing", userId, name, on }, (ws) => connections.get(ws)?.id === userId);
   }
 
-  private broadcastPresence(user: Identity, status: "online" | "away" | "offline", except?: (ws: WebSocket) => boolean) {
-    this.outbox.broadcast({ type: "presence", userId: user.id, name: user.name, status }, except);
+  private broadcastPresence(user: Identity, status: PresenceStatus, except?: (ws: WebSocket) => boolean) {
+    this.p.outbox.broadcast({ type: "presence", userId: user.id, name: user.name, status }, except);
   }
 
-  /** Remembers which room this object serves; its id is the room's name. */
-  private bind(roomId: string): string {
+  /** Remembers which room this object serves (its name); the community room sets itself up. */
+  private bind(roomId: string): void {
     if (this.roomId === null) {
-      this.store.setMeta("roomId", roomId);
+      this.p.store.setMeta("roomId", roomId);
       this.roomId = roomId;
     } else if (this.roomId !== roomId) {
       throw new Error(`room object for ${this.roomId} asked to serve ${roomId}`);
     }
-    return roomId;
+    if (roomId === "community" && this.p.membership.info === null) {
+      const now = new Date().toISOString();
+      this.p.membership.initialize({ kind: "community", title: "Community", createdBy: null, createdAt: now }, []);
+    }
   }
 }
 

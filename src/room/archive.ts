@@ -4,6 +4,8 @@
  */
 import { and, between, asc, eq, sql } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import type { BatchItem } from "drizzle-orm/batch";
+import { progressStatements } from "../db/rooms";
 import { messages, type MessageRow } from "../db/schema";
 import type { Message } from "../protocol";
 import { toMessage, type DirtyRow } from "./store";
@@ -16,13 +18,17 @@ export const ROWS_PER_STATEMENT = Math.floor(D1_MAX_PARAMS / COLUMNS_PER_ROW);
 export class Archive {
   private readonly db: DrizzleD1Database;
 
-  constructor(d1: D1Database) {
+  constructor(private readonly d1: D1Database) {
     this.db = drizzle(d1);
   }
 
-  /** Writes the rows in one D1 batch (one transaction): all of them or none. */
-  async write(roomId: string, rows: DirtyRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  /**
+   * Writes the rows, the room's newest message and members' read positions in one D1 batch
+   * (one transaction): all of it or none.
+   */
+  async write(roomId: string, rows: DirtyRow[], reads: { userId: string; seq: number }[]): Promise<void> {
+    const newest = rows.reduce<DirtyRow | null>((a, r) => (a === null || r.seq > a.seq ? r : a), null);
+    const progress = progressStatements(this.d1, roomId, newest ? toMessage(roomId, newest) : null, reads);
     const values = rows.map((r) => ({
       id: r.id,
       roomId,
@@ -36,7 +42,7 @@ export class Archive {
       editedAt: r.edited_at,
       deletedAt: r.deleted_at,
     }));
-    const statements = [];
+    const statements: BatchItem<"sqlite">[] = [...progress];
     for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
       statements.push(
         this.db
@@ -53,7 +59,7 @@ export class Archive {
       );
     }
     const [first, ...rest] = statements;
-    await this.db.batch([first!, ...rest]);
+    if (first) await this.db.batch([first, ...rest]);
   }
 
   /** Messages with lo <= seq <= hi from D1, ascending. */
@@ -65,6 +71,16 @@ export class Archive {
       .where(and(eq(messages.roomId, roomId), between(messages.seq, lo, hi)))
       .orderBy(asc(messages.seq));
     return rows.map(fromRow);
+  }
+
+  /** Changes a message the room no longer holds, directly in D1. */
+  async update(roomId: string, id: string, change: { text: string; editedAt?: string; deletedAt?: string }) {
+    const rows = await this.db
+      .update(messages)
+      .set({ text: change.text, ...(change.editedAt ? { editedAt: change.editedAt } : {}), ...(change.deletedAt ? { deletedAt: change.deletedAt } : {}) })
+      .where(and(eq(messages.roomId, roomId), eq(messages.id, id)))
+      .returning();
+    return rows[0] ? fromRow(rows[0]) : null;
   }
 
   async byId(roomId: string, id: string): Promise<Message | null> {

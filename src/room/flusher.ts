@@ -4,6 +4,7 @@
  * retried by the platform first; once its retries are spent, the room schedules its own.
  */
 import type { Archive } from "./archive";
+import type { ReadPositions } from "./reads";
 import type { MessageStore } from "./store";
 
 /** The platform retries a throwing alarm up to six times; we take over before the last. */
@@ -24,13 +25,14 @@ export class Flusher {
     private readonly storage: DurableObjectStorage,
     private readonly store: MessageStore,
     private readonly archive: Archive,
+    private readonly reads: ReadPositions,
     private readonly options: FlusherOptions,
   ) {}
 
   /** Called once on start: make sure rows left dirty by an earlier life get flushed. */
   async init(): Promise<void> {
     this.scheduled = (await this.storage.getAlarm()) !== null;
-    if (!this.scheduled && this.store.hasDirty()) this.schedule();
+    if (!this.scheduled && this.pending()) this.schedule();
   }
 
   /** After a write: flush within the interval unless a flush is already due. */
@@ -40,12 +42,18 @@ export class Flusher {
     void this.storage.setAlarm(Date.now() + delayMs);
   }
 
-  /** Writes one batch. Returns how many rows went to D1. */
+  private pending(): boolean {
+    return this.store.hasDirty() || this.reads.dirty().length > 0;
+  }
+
+  /** Writes one batch of messages, with every pending read position. Returns the message count. */
   async flushOnce(roomId: string): Promise<number> {
     const rows = this.store.dirty(this.options.batchRows);
-    if (rows.length === 0) return 0;
-    await this.archive.write(roomId, rows);
+    const reads = this.reads.dirty();
+    if (rows.length === 0 && reads.length === 0) return 0;
+    await this.archive.write(roomId, rows, reads);
     this.store.markFlushed(rows);
+    this.reads.markFlushed(reads);
     return rows.length;
   }
 
@@ -64,6 +72,6 @@ export class Flusher {
       this.schedule(SELF_RETRY_MS);
       return;
     }
-    if (this.store.hasDirty()) this.schedule(0);
+    if (this.pending()) this.schedule(0);
   }
 }

@@ -171,6 +171,21 @@ export class MessageStore {
     return row ? toMessage(roomId, row) : null;
   }
 
+  /** Changes a held message (edit or delete); the new revision is flushed like a new row. */
+  update(roomId: string, seq: number, change: { text: string; editedAt?: string; deletedAt?: string }): Message | null {
+    const row = this.sql
+      .exec<Row>(
+        `UPDATE messages SET text = ?, edited_at = coalesce(?, edited_at), deleted_at = coalesce(?, deleted_at), rev = rev + 1
+         WHERE seq = ? RETURNING ${COLUMNS}`,
+        change.text,
+        change.editedAt ?? null,
+        change.deletedAt ?? null,
+        seq,
+      )
+      .toArray()[0];
+    return row ? toMessage(roomId, row) : null;
+  }
+
   /** Rows whose current revision is not in D1 yet, oldest first. */
   dirty(limit: number): DirtyRow[] {
     return this.sql

@@ -1,41 +1,74 @@
-import { zValidator } from "../lib/validate";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { readConfig } from "../config";
-import type { AppEnv } from "../env";
+import { communityAdmins } from "../db/rooms";
+import { ensureUser, findUsers } from "../db/users";
+import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../lib/errors";
-import { signToken } from "../lib/jwt";
-import { DEV_JWT_SECRET } from "../middleware/auth";
-import { users } from "../db/schema";
-import { drizzle } from "drizzle-orm/d1";
-import { sql } from "drizzle-orm";
+import { signToken, type Claims } from "../lib/jwt";
+import { userId } from "../lib/params";
+import { roomStub, unwrap } from "../lib/room-rpc";
+import { zValidator } from "../lib/validate";
+import { enforceLimit, rateLimitHeaders } from "../limits";
+import { signingSecret } from "../middleware/auth";
+import type { Identity } from "../protocol";
 
 const DEV_TOKEN_TTL_S = 24 * 60 * 60;
+const VISITOR_TOKENS_PER_HOUR = 10;
 
-const devLogin = z.strictObject({
-  userId: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, "userId must be 1-64 letters, digits or . _ @ -"),
-  name: z.string().trim().min(1, "name must not be empty").max(64, "name is at most 64 characters"),
-});
+const displayName = z.string().trim().min(1, "name must not be empty").max(64, "name is at most 64 characters");
+const devLogin = z.strictObject({ userId, name: displayName });
+const visitorLogin = z.strictObject({ name: displayName });
 
-const auth = new Hono<AppEnv>();
-
-/** Local development only: a token for any user id, signed with the dev secret. */
 const devOnly = createMiddleware<AppEnv>(async (c, next) => {
   if (!readConfig(c.env).devMode) throw new ApiError("not_found", "dev auth is off");
   await next();
 });
 
+async function issue(env: Bindings, user: Identity, ttlSeconds: number): Promise<string> {
+  const state = signingSecret(env);
+  if (state.secret === null) throw new ApiError("internal", state.reason);
+  const claims: Omit<Claims, "iat"> = { sub: user.id, name: user.name, kind: user.kind, exp: Math.floor(Date.now() / 1000) + ttlSeconds };
+  if (env.JWT_ISSUER) claims.iss = env.JWT_ISSUER;
+  if (env.JWT_AUDIENCE) claims.aud = env.JWT_AUDIENCE;
+  return signToken(claims, state.secret);
+}
+
+/** The staff a visitor's room includes: the configured list, else the community's admins. */
+async function staffOf(env: Bindings): Promise<Identity[]> {
+  const ids = readConfig(env).staff;
+  if (ids.length === 0) return communityAdmins(env.DB);
+  const known = await findUsers(env.DB, ids);
+  return ids.map((id) => known.get(id) ?? { id, name: id, kind: "member" as const });
+}
+
+const auth = new Hono<AppEnv>();
+
+/** Local development only: a token for any user id. */
 auth.post("/dev", devOnly, zValidator("json", devLogin), async (c) => {
-  const { userId, name } = c.req.valid("json");
-  const user = { id: userId, name, kind: "member" as const };
-  await drizzle(c.env.DB)
-    .insert(users)
-    .values(user)
-    .onConflictDoUpdate({ target: users.id, set: { name, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))` } });
-  const exp = Math.floor(Date.now() / 1000) + DEV_TOKEN_TTL_S;
-  const token = await signToken({ sub: userId, name, kind: "member", exp }, c.env.JWT_SECRET ?? DEV_JWT_SECRET);
-  return c.json({ token, user });
+  const { userId: id, name } = c.req.valid("json");
+  const user: Identity = { id, name, kind: "member" };
+  await ensureUser(c.env.DB, user);
+  return c.json({ token: await issue(c.env, user, DEV_TOKEN_TTL_S), user });
+});
+
+/** An anonymous website visitor: a short-lived token and a private room with the staff. */
+auth.post("/visitor", zValidator("json", visitorLogin), async (c) => {
+  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+  const limit = await enforceLimit(c.env, `visitor-token:${ip}`, VISITOR_TOKENS_PER_HOUR, 60 * 60 * 1000);
+  const user: Identity = { id: `v-${crypto.randomUUID()}`, name: c.req.valid("json").name, kind: "visitor" };
+  await ensureUser(c.env.DB, user);
+  const roomId = `visitor-${crypto.randomUUID()}`;
+  const staff = await staffOf(c.env);
+  unwrap(
+    await roomStub(c.env, roomId).create(
+      { id: roomId, kind: "visitor", title: `Visitor: ${user.name}`, createdBy: user.id, createdAt: new Date().toISOString() },
+      [{ ...user, role: "member" }, ...staff.map((s) => ({ id: s.id, name: s.name, role: "admin" as const }))],
+    ),
+  );
+  const ttl = Number.parseInt(c.env.VISITOR_TOKEN_TTL_S, 10) || 7200;
+  return c.json({ token: await issue(c.env, user, ttl), user, roomId }, 200, rateLimitHeaders(limit));
 });
 
 export default auth;

@@ -5,7 +5,7 @@ import { requireUser } from "../middleware/auth";
 import { allowedOrigin } from "../middleware/origin";
 import { validRoomId } from "../middleware/room-id";
 import { upgradeRequest } from "../room/handoff";
-import { roomStub } from "./rooms";
+import { roomStub, unwrap } from "../lib/room-rpc";
 
 /** WebSocket upgrades, on the PartySocket path convention: /parties/:party/:room. */
 const parties = new Hono<AppEnv>();
@@ -23,7 +23,10 @@ parties.get(
   validRoomId(),
   async (c) => {
     const roomId = c.req.param("roomId");
-    return roomStub(c.env, roomId).fetch(upgradeRequest(c.req.raw, roomId, c.var.user));
+    const stub = roomStub(c.env, roomId);
+    // Refused here with 403/404 before any socket exists; the room checks again on upgrade.
+    unwrap(await stub.access(roomId, c.var.user));
+    return stub.fetch(upgradeRequest(c.req.raw, roomId, c.var.user));
   },
 );
 

@@ -1,46 +1,164 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { listRooms, roomMembers, roomView, type ListCursor, type RoomView } from "../db/rooms";
+import { ROLES } from "../db/schema";
+import { findUsers } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../lib/errors";
+import { positiveInt, userId } from "../lib/params";
+import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
-import { requireUser } from "../middleware/auth";
+import { membersOnly, requireUser } from "../middleware/auth";
 import { validRoomId } from "../middleware/room-id";
-import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, sendInput } from "../protocol";
+import { ROOM_ID_PATTERN, seqSchema, type Identity } from "../protocol";
+import messages from "./messages";
 
-const positiveInt = (max = Number.MAX_SAFE_INTEGER) =>
-  z
-    .string()
-    .regex(/^\d{1,16}$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(max));
+const ROOM_LIST_DEFAULT = 50;
+const ROOM_LIST_MAX = 200;
 
-const historyQuery = z.object({
-  limit: positiveInt(HISTORY_MAX_LIMIT).optional(),
-  before: positiveInt().optional(),
+const listQuery = z.object({ limit: positiveInt(ROOM_LIST_MAX).optional(), cursor: z.string().max(400).optional() });
+const directBody = z.strictObject({ userId });
+const groupBody = z.strictObject({
+  title: z.string().trim().min(1, "title must not be empty").max(100, "title is at most 100 characters"),
+  members: z.array(userId).min(1, "a group needs at least one other member").max(500),
 });
-
-export const roomStub = (env: Bindings, roomId: string) => env.ROOM.get(env.ROOM.idFromName(roomId));
+const addBody = z.strictObject({ userId, role: z.enum(ROLES).default("member") });
+const roleBody = z.strictObject({ role: z.enum(ROLES) });
 
 const rooms = new Hono<AppEnv>();
 rooms.use("*", requireUser());
+rooms.use("/:roomId", validRoomId());
 rooms.use("/:roomId/*", validRoomId());
+rooms.route("/:roomId/messages", messages);
 
-rooms.get("/:roomId/messages", zValidator("query", historyQuery), async (c) => {
-  const { limit = HISTORY_DEFAULT_LIMIT, before } = c.req.valid("query");
-  const roomId = c.req.param("roomId");
-  return c.json(await roomStub(c.env, roomId).getMessages(roomId, limit, before));
+rooms.get("/", zValidator("query", listQuery), async (c) => {
+  const { limit = ROOM_LIST_DEFAULT, cursor } = c.req.valid("query");
+  const page = await listRooms(c.env.DB, c.var.user.id, limit + 1, cursor ? decodeCursor(cursor) : undefined);
+  const more = page.length > limit;
+  const list = page.slice(0, limit);
+  const last = list.at(-1);
+  return c.json({ rooms: list, nextCursor: more && last ? encodeCursor({ at: last.lastActivityAt, id: last.id }) : null });
 });
 
-rooms.post("/:roomId/messages", zValidator("json", sendInput), async (c) => {
+rooms.post("/direct", membersOnly(), zValidator("json", directBody), async (c) => {
+  const me = c.var.user;
+  const { userId: otherId } = c.req.valid("json");
+  if (otherId === me.id) throw new ApiError("bad_request", "a direct room needs someone other than you");
+  const other = (await findUsers(c.env.DB, [otherId])).get(otherId);
+  if (!other || other.kind !== "member") throw new ApiError("not_found", `no member ${otherId}`);
+  const id = await directRoomId(me.id, otherId);
+  const now = new Date().toISOString();
+  const { created } = unwrap(
+    await roomStub(c.env, id).create({ id, kind: "direct", title: null, createdBy: me.id, createdAt: now }, [
+      { id: me.id, name: me.name, role: "member" },
+      { id: other.id, name: other.name, role: "member" },
+    ]),
+  );
+  return c.json({ room: await viewFor(c.env, me, id) }, created ? 201 : 200);
+});
+
+rooms.post("/group", membersOnly(), zValidator("json", groupBody), async (c) => {
+  const me = c.var.user;
+  const { title, members } = c.req.valid("json");
+  const others = [...new Set(members)].filter((id) => id !== me.id);
+  if (others.length === 0) throw new ApiError("bad_request", "a group needs at least one other member");
+  const found = await findUsers(c.env.DB, others);
+  const missing = others.filter((id) => found.get(id)?.kind !== "member");
+  if (missing.length > 0) throw new ApiError("bad_request", `not members: ${missing.slice(0, 5).join(", ")}`);
+  const id = `g-${crypto.randomUUID()}`;
+  const now = new Date().toISOString();
+  unwrap(
+    await roomStub(c.env, id).create({ id, kind: "group", title, createdBy: me.id, createdAt: now }, [
+      { id: me.id, name: me.name, role: "admin" },
+      ...others.map((o) => ({ id: o, name: found.get(o)!.name, role: "member" as const })),
+    ]),
+  );
+  return c.json({ room: await viewFor(c.env, me, id) }, 201);
+});
+
+rooms.get("/:roomId", async (c) => {
   const roomId = c.req.param("roomId");
-  const result = await roomStub(c.env, roomId).postMessage(roomId, c.var.user, c.req.valid("json"));
-  if (result.ok) return c.json({ message: result.value.message }, result.value.created ? 201 : 200);
-  throw new ApiError(result.code, result.message);
+  unwrap(await roomStub(c.env, roomId).access(roomId, c.var.user));
+  // Visitors see who is in their room but never the wider directory.
+  return c.json({ room: await viewFor(c.env, c.var.user, roomId), members: await roomMembers(c.env.DB, roomId) });
+});
+
+rooms.post("/:roomId/members", zValidator("json", addBody), async (c) => {
+  const roomId = c.req.param("roomId");
+  const { userId: targetId, role } = c.req.valid("json");
+  const target = await knownUser(c.env, targetId);
+  const member = unwrap(await roomStub(c.env, roomId).addMember(roomId, c.var.user, target, role));
+  return c.json({ member }, 201);
+});
+
+rooms.patch("/:roomId/members/:userId", zValidator("json", roleBody), async (c) => {
+  const roomId = c.req.param("roomId");
+  const target = await knownUser(c.env, c.req.param("userId"));
+  const member = unwrap(await roomStub(c.env, roomId).setRole(roomId, c.var.user, target, c.req.valid("json").role));
+  return c.json({ member });
+});
+
+rooms.delete("/:roomId/members/:userId", zValidator("query", z.object({ successor: userId.optional() })), async (c) => {
+  const roomId = c.req.param("roomId");
+  const { successor } = c.req.valid("query");
+  unwrap(await roomStub(c.env, roomId).removeMember(roomId, c.var.user, c.req.param("userId"), successor));
+  return c.body(null, 204);
+});
+
+rooms.post("/:roomId/read", zValidator("json", z.strictObject({ seq: seqSchema })), async (c) => {
+  const roomId = c.req.param("roomId");
+  unwrap(await roomStub(c.env, roomId).markRead(roomId, c.var.user, c.req.valid("json").seq));
+  return c.body(null, 204);
 });
 
 rooms.get("/:roomId/presence", async (c) => {
   const roomId = c.req.param("roomId");
-  return c.json({ online: await roomStub(c.env, roomId).getPresence(roomId) });
+  return c.json({ online: unwrap(await roomStub(c.env, roomId).getPresence(roomId, c.var.user)) });
 });
+
+/** One direct room per pair, whoever asks first: its id is derived from the two user ids. */
+async function directRoomId(a: string, b: string): Promise<string> {
+  const pair = [a, b].sort().join("\n");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(pair)));
+  const b64 = btoa(String.fromCharCode(...digest)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return `dm-${b64}`;
+}
+
+async function viewFor(env: Bindings, user: Identity, roomId: string): Promise<RoomView> {
+  const view = await roomView(env.DB, user.id, roomId);
+  if (!view) throw new ApiError("not_found", "no such room");
+  return view;
+}
+
+async function knownUser(env: Bindings, id: string): Promise<Identity> {
+  if (!userId.safeParse(id).success) throw new ApiError("bad_request", "invalid user id");
+  const user = (await findUsers(env.DB, [id])).get(id);
+  if (!user) throw new ApiError("not_found", `no user ${id}`);
+  return user;
+}
+
+function encodeCursor(cursor: ListCursor): string {
+  return btoa(JSON.stringify([cursor.at, cursor.id])).replace(/=+$/, "");
+}
+
+/** Cursors are opaque to clients; anything that is not one we made is refused. */
+function decodeCursor(raw: string): ListCursor {
+  try {
+    const value: unknown = JSON.parse(atob(raw));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === "string" &&
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(value[0]) &&
+      typeof value[1] === "string" &&
+      ROOM_ID_PATTERN.test(value[1])
+    ) {
+      return { at: value[0], id: value[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new ApiError("bad_request", "invalid cursor");
+}
 
 export default rooms;

@@ -27,7 +27,7 @@ describe("a server restart under `npm start`", () => {
 
   it("keeps history and continues seq where it left off", async () => {
     server = await startDevServer();
-    const room = `restart-${Date.now()}`;
+    const room = "community"; // every member belongs to it, and each server here starts empty
     let token = await login(server.url, "alice");
     for (let i = 1; i <= 5; i++) await post(server.url, token, room, `c${i}`, `before restart ${i}`);
     const persistDir = server.persistDir;

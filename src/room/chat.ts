@@ -1,0 +1,102 @@
+/** Messages: sending, editing, deleting and read positions. Callers have checked membership. */
+import type { Role } from "../db/schema";
+import { checkText, type Identity, type Message, type SendInput } from "../protocol";
+import { fail, ok, type RoomParts, type RoomResult } from "./parts";
+import { canDeleteMessage, canEditMessage } from "./rules";
+
+const EXCERPT_LENGTH = 140;
+
+export class Chat {
+  constructor(private readonly p: RoomParts) {}
+
+  async post(roomId: string, user: Identity, input: SendInput): Promise<RoomResult<{ message: Message; created: boolean }>> {
+    const text = checkText(input.text, this.p.config.maxTextLength);
+    if (!text.ok) return fail("bad_request", text.message);
+
+    const earlier = await this.earlierSend(roomId, user.id, input.clientId);
+    if (earlier) return ok({ message: earlier, created: false });
+
+    let replyTo: Message["replyTo"] = null;
+    if (input.replyTo) {
+      const target = await this.p.history.byId(roomId, input.replyTo);
+      if (!target) return fail("bad_request", "replyTo: no such message in this room");
+      replyTo = {
+        id: target.id,
+        author: target.author,
+        excerpt: target.deletedAt ? "" : target.text.slice(0, EXCERPT_LENGTH),
+      };
+      // The lookup may have let a resend of the same clientId in first.
+      const raced = await this.earlierSend(roomId, user.id, input.clientId);
+      if (raced) return ok({ message: raced, created: false });
+    }
+
+    const message = this.p.store.insert(roomId, {
+      clientId: input.clientId,
+      author: { id: user.id, name: user.name },
+      text: text.text,
+      replyTo,
+    });
+    // Writing a message means having read up to it.
+    this.p.reads.advance(user.id, message.seq);
+    this.p.flusher.schedule();
+    if (this.p.typing.stop(user.id)) {
+      this.p.outbox.broadcast({ type: "typing", userId: user.id, name: user.name, on: false }, this.notFrom(user.id));
+    }
+    this.p.outbox.broadcast({ type: "message", message });
+    return ok({ message, created: true });
+  }
+
+  async edit(roomId: string, user: Identity, id: string, rawText: string): Promise<RoomResult<Message>> {
+    const text = checkText(rawText, this.p.config.maxTextLength);
+    if (!text.ok) return fail("bad_request", text.message);
+    const target = await this.p.history.byId(roomId, id);
+    if (!target) return fail("not_found", "no such message in this room");
+    if (!canEditMessage(target.author.id === user.id)) return fail("forbidden", "only the author may edit a message");
+    if (target.deletedAt) return fail("conflict", "a deleted message cannot be edited");
+    return this.change(roomId, target, { text: text.text, editedAt: new Date().toISOString() });
+  }
+
+  async delete(roomId: string, user: Identity, role: Role, id: string): Promise<RoomResult<Message>> {
+    const target = await this.p.history.byId(roomId, id);
+    if (!target) return fail("not_found", "no such message in this room");
+    if (!canDeleteMessage(role, target.author.id === user.id)) {
+      return fail("forbidden", "only the author, a moderator or an admin may delete a message");
+    }
+    if (target.deletedAt) return ok(target);
+    return this.change(roomId, target, { text: "", deletedAt: new Date().toISOString() });
+  }
+
+  /** Moves the user's read position forward and tells the room. */
+  read(roomId: string, user: Identity, seq: number): number {
+    const upTo = Math.min(seq, this.p.store.lastSeq);
+    if (upTo > 0 && this.p.reads.advance(user.id, upTo)) {
+      this.p.flusher.schedule();
+      this.p.outbox.broadcast({ type: "read", userId: user.id, seq: upTo });
+    }
+    return this.p.reads.get(user.id);
+  }
+
+  private async change(
+    roomId: string,
+    target: Message,
+    change: { text: string; editedAt?: string; deletedAt?: string },
+  ): Promise<RoomResult<Message>> {
+    // Held messages change locally and reach D1 with the next flush; older ones change in D1.
+    let updated = this.p.store.update(roomId, target.seq, change);
+    if (updated) this.p.flusher.schedule();
+    else updated = await this.p.archive.update(roomId, target.id, change);
+    if (!updated) return fail("not_found", "no such message in this room");
+    this.p.outbox.broadcast({ type: "updated", message: updated });
+    return ok(updated);
+  }
+
+  private async earlierSend(roomId: string, userId: string, clientId: string): Promise<Message | null> {
+    const seq = this.p.store.seqForClientId(userId, clientId);
+    if (seq === null) return null;
+    return (await this.p.history.range(roomId, seq, seq))[0] ?? null;
+  }
+
+  private notFrom(userId: string) {
+    return (ws: WebSocket) => this.p.connections.get(ws)?.id === userId;
+  }
+}

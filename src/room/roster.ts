@@ -1,0 +1,94 @@
+/**
+ * Membership changes. Each one is checked against the rules, written through to D1, then
+ * applied to the room's own copy, with no other event in between (blockConcurrencyWhile), so
+ * two admins acting at once cannot both pass a "last admin" check.
+ */
+import { deleteMember, insertRoom, putMember, type NewRoom } from "../db/rooms";
+import type { Role } from "../db/schema";
+import type { Identity } from "../protocol";
+import type { Member } from "./membership";
+import { fail, ok, type RoomParts, type RoomResult } from "./parts";
+import { canAddMembers, canChangeRoles, canRemove } from "./rules";
+
+export class Roster {
+  constructor(
+    private readonly p: RoomParts,
+    /** Closes a removed member's sockets in this room. */
+    private readonly evict: (userId: string) => void,
+  ) {}
+
+  /** Creates the room; for a room that already exists, reports it and changes nothing. */
+  create(room: NewRoom, roster: Member[]): Promise<RoomResult<{ created: boolean }>> {
+    return this.exclusive(async () => {
+      if (this.p.membership.info) return ok({ created: false });
+      await insertRoom(this.p.env.DB, room, roster);
+      this.p.membership.initialize(
+        { kind: room.kind, title: room.title, createdBy: room.createdBy, createdAt: room.createdAt },
+        roster,
+      );
+      return ok({ created: true });
+    });
+  }
+
+  add(actor: Identity, target: Identity, role: Role): Promise<RoomResult<Member>> {
+    return this.exclusive(async () => {
+      const { kind } = this.p.membership.info!;
+      if (!canAddMembers(kind, this.p.membership.roleOf(actor)!)) {
+        return fail("forbidden", kind === "group" ? "only admins add members" : `members cannot be added to a ${kind} room`);
+      }
+      if (target.kind !== "member") return fail("bad_request", "visitors cannot join groups");
+      if (this.p.membership.get(target.id)) return fail("conflict", `${target.id} is already a member`);
+      return ok(await this.write({ id: target.id, name: target.name, role }));
+    });
+  }
+
+  remove(actor: Identity, targetId: string, successorId?: string): Promise<RoomResult<null>> {
+    return this.exclusive(async () => {
+      const { kind } = this.p.membership.info!;
+      const target = this.p.membership.get(targetId);
+      if (!target) return fail("not_found", `${targetId} is not a member of this room`);
+      const self = actor.id === targetId;
+      if (!canRemove(kind, this.p.membership.roleOf(actor)!, target.role, self)) {
+        return fail("forbidden", kind === "group" ? "you may not remove this member" : `members cannot leave a ${kind} room`);
+      }
+      if (target.role === "admin" && this.p.membership.adminCount() === 1) {
+        const successor = successorId ? this.p.membership.get(successorId) : undefined;
+        if (!successor || successor.id === targetId) {
+          return fail("conflict", "the last admin must name another member as admin (?successor=) first");
+        }
+        await this.write({ ...successor, role: "admin" });
+      }
+      await deleteMember(this.p.env.DB, this.roomId(), targetId);
+      this.p.membership.remove(targetId);
+      this.evict(targetId);
+      return ok(null);
+    });
+  }
+
+  setRole(actor: Identity, target: Identity, role: Role): Promise<RoomResult<Member>> {
+    return this.exclusive(async () => {
+      const { kind } = this.p.membership.info!;
+      if (!canChangeRoles(kind, this.p.membership.roleOf(actor)!)) return fail("forbidden", "only admins change roles");
+      const current = this.p.membership.roleOf(target);
+      if (current === null) return fail("not_found", `${target.id} is not a member of this room`);
+      if (current === "admin" && role !== "admin" && this.p.membership.adminCount() === 1) {
+        return fail("conflict", "the last admin cannot step down before naming another admin");
+      }
+      return ok(await this.write({ id: target.id, name: target.name, role }));
+    });
+  }
+
+  private async write(member: Member): Promise<Member> {
+    await putMember(this.p.env.DB, this.roomId(), member.id, member.role);
+    this.p.membership.put(member);
+    return member;
+  }
+
+  private roomId(): string {
+    return this.p.store.getMeta("roomId")!;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.p.ctx.blockConcurrencyWhile(fn);
+  }
+}

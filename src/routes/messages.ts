@@ -1,0 +1,42 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../env";
+import { roomStub, unwrap } from "../lib/room-rpc";
+import { zValidator } from "../lib/validate";
+import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, sendInput } from "../protocol";
+import { positiveInt } from "../lib/params";
+
+const historyQuery = z.object({
+  limit: positiveInt(HISTORY_MAX_LIMIT).optional(),
+  before: positiveInt().optional(),
+});
+
+/** /api/rooms/:roomId/messages — the room checks membership on every call. */
+const messages = new Hono<AppEnv>();
+
+messages.get("/", zValidator("query", historyQuery), async (c) => {
+  const { limit = HISTORY_DEFAULT_LIMIT, before } = c.req.valid("query");
+  const roomId = c.req.param("roomId")!;
+  return c.json(unwrap(await roomStub(c.env, roomId).getMessages(roomId, c.var.user, limit, before)));
+});
+
+messages.post("/", zValidator("json", sendInput), async (c) => {
+  const roomId = c.req.param("roomId")!;
+  const { message, created } = unwrap(await roomStub(c.env, roomId).postMessage(roomId, c.var.user, c.req.valid("json")));
+  return c.json({ message }, created ? 201 : 200);
+});
+
+messages.patch("/:messageId", zValidator("json", z.strictObject({ text: z.string().max(1_000_000) })), async (c) => {
+  const roomId = c.req.param("roomId")!;
+  const stub = roomStub(c.env, roomId);
+  const message = unwrap(await stub.editMessage(roomId, c.var.user, c.req.param("messageId"), c.req.valid("json").text));
+  return c.json({ message });
+});
+
+messages.delete("/:messageId", async (c) => {
+  const roomId = c.req.param("roomId")!;
+  const message = unwrap(await roomStub(c.env, roomId).deleteMessage(roomId, c.var.user, c.req.param("messageId")));
+  return c.json({ message });
+});
+
+export default messages;
