@@ -14,6 +14,7 @@ export default defineConfig({
                 DEV_MODE: "true",
                 // Alarms are driven by the tests (runDurableObjectAlarm), not by the clock.
                 FLUSH_INTERVAL_MS: "3600000",
+                STAFF_USER_IDS: "staff1,staff2",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
             },
