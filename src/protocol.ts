@@ -35,6 +35,15 @@ const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 export const isRoomId = (id: string) => ROOM_ID_PATTERN.test(id);
 
+/** Display names: 1..64 characters once trimmed, well-formed, no control characters. */
+export const isDisplayName = (name: string) =>
+  name.length >= 1 && name.length <= 64 && name.isWellFormed() && !CONTROL_CHARS.test(name) && !/[\n\r\t]/.test(name);
+
+export const displayNameSchema = z
+  .string()
+  .trim()
+  .refine(isDisplayName, "name must be 1-64 characters, with no control characters");
+
 export const clientIdSchema = z
   .string()
   .min(1, "clientId must not be empty")

@@ -2,7 +2,7 @@
  * HS256 JSON Web Tokens with the algorithm pinned: the header must say HS256, so `alg: none`
  * and algorithm-confusion tokens never reach signature checking. `exp` is required.
  */
-import type { Identity } from "../protocol";
+import { isDisplayName, type Identity } from "../protocol";
 
 export interface Claims {
   sub: string;
@@ -48,9 +48,14 @@ function base64url(bytes: Uint8Array): string {
 
 function fromBase64url(s: string): Uint8Array {
   if (!/^[A-Za-z0-9_-]*$/.test(s)) throw new TokenError("malformed token");
-  const padded = s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4);
-  const binary = atob(padded);
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  // A length of 4n+1 can never be valid base64; atob would throw a DOMException.
+  if (s.length % 4 === 1) throw new TokenError("malformed token");
+  const padded = s.replace(/-/g, "+").replace(/_/g, "/") + "==".slice(0, (4 - (s.length % 4)) % 4);
+  try {
+    return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+  } catch {
+    throw new TokenError("malformed token");
+  }
 }
 
 function decodeJson(part: string): Record<string, unknown> {
@@ -103,6 +108,6 @@ export async function verifyToken(token: string, secret: string, options: Verify
   }
   if (claims.kind !== "member" && claims.kind !== "visitor") throw new TokenError("token kind is invalid");
   const name = typeof claims.name === "string" ? claims.name.trim() : "";
-  if (name.length < 1 || name.length > 64) throw new TokenError("token name must be 1-64 characters");
+  if (!isDisplayName(name)) throw new TokenError("token name must be 1-64 printable characters");
   return { ...(claims as unknown as Claims), name };
 }

@@ -12,14 +12,13 @@ import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
 import { enforceLimit, rateLimitHeaders } from "../limits";
 import { signingSecret } from "../middleware/auth";
-import type { Identity } from "../protocol";
+import { displayNameSchema, type Identity } from "../protocol";
 
 const DEV_TOKEN_TTL_S = 24 * 60 * 60;
 const VISITOR_TOKENS_PER_HOUR = 10;
 
-const displayName = z.string().trim().min(1, "name must not be empty").max(64, "name is at most 64 characters");
-const devLogin = z.strictObject({ userId, name: displayName });
-const visitorLogin = z.strictObject({ name: displayName });
+const devLogin = z.strictObject({ userId, name: displayNameSchema });
+const visitorLogin = z.strictObject({ name: displayNameSchema });
 
 const devOnly = createMiddleware<AppEnv>(async (c, next) => {
   if (!readConfig(c.env).devMode) throw new ApiError("not_found", "dev auth is off");
