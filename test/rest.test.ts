@@ -96,6 +96,14 @@ describe("sending over REST", () => {
     expect(page.messages).toHaveLength(1);
   });
 
+  it("refuses the same text twice within 10 seconds with 409 duplicate", async () => {
+    const room = await uniqueRoom();
+    const token = await tokenFor("alice");
+    expect((await postMessage(room, token, { clientId: "d1", text: "ping?" })).status).toBe(201);
+    await expectError(await postMessage(room, token, { clientId: "d2", text: " ping? " }), 409, "duplicate");
+    expect((await postMessage(room, token, { clientId: "d3", text: "pong!" })).status).toBe(201);
+  });
+
   it("refuses bad bodies with 400 and stores nothing", async () => {
     const room = await uniqueRoom();
     const token = await tokenFor("alice");

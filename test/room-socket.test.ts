@@ -1,6 +1,8 @@
-import { SELF, env, evictDurableObject } from "cloudflare:test";
+import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MAX_FRAME_BYTES, PING, PONG } from "../src/protocol";
+import { DUPLICATE_WINDOW_MS, type Chat } from "../src/room/chat";
+import type { Room } from "../src/room/Room";
 import { connect, newClientId, openSocket, sendAndAck, tokenFor, uniqueRoom } from "./helpers";
 
 const stubOf = (room: string) => env.ROOM.get(env.ROOM.idFromName(room));
@@ -91,6 +93,27 @@ describe("the room socket", () => {
     await sendAndAck(alice, "next");
     await bob.until(() => bob.all("message").length === 2, "two messages");
     expect(bob.all("message").map((m) => m.message.text)).toEqual(["once", "next"]);
+  });
+
+  it("refuses the same text from the same user within 10 seconds as a duplicate, and allows it after", async () => {
+    const room = await uniqueRoom();
+    const { socket: alice } = await connect(room, "alice");
+    const { socket: bob } = await connect(room, "bob");
+    await sendAndAck(alice, "same words");
+    alice.send({ type: "send", clientId: "again", text: "same words" });
+    expect(await alice.next("error")).toMatchObject({ code: "duplicate", clientId: "again" });
+    await sendAndAck(bob, "same words");
+    // Move alice's last send to just inside, then just outside, the window.
+    const age = (ms: number) =>
+      runInDurableObject(stubOf(room), (instance: Room) => {
+        const chat = (instance as unknown as { chat: Chat }).chat;
+        chat.lastText.set("alice", { text: "same words", at: Date.now() - ms });
+      });
+    await age(DUPLICATE_WINDOW_MS - 1000);
+    alice.send({ type: "send", clientId: "inside", text: "same words" });
+    expect(await alice.next("error")).toMatchObject({ code: "duplicate", clientId: "inside" });
+    await age(DUPLICATE_WINDOW_MS + 1);
+    expect((await sendAndAck(alice, "same words", "outside")).seq).toBe(3);
   });
 
   it("treats the same clientId from another user as a different message", async () => {

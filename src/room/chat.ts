@@ -5,8 +5,13 @@ import { fail, ok, type RoomParts, type RoomResult } from "./parts";
 import { canDeleteMessage, canEditMessage } from "./rules";
 
 const EXCERPT_LENGTH = 140;
+/** The same text from the same user within this window is refused as a duplicate. */
+export const DUPLICATE_WINDOW_MS = 10_000;
 
 export class Chat {
+  /** Each user's last text here and when it was sent. In memory: a room that sleeps forgets. */
+  readonly lastText = new Map<string, { text: string; at: number }>();
+
   constructor(private readonly p: RoomParts) {}
 
   async post(roomId: string, user: Identity, input: SendInput): Promise<RoomResult<{ message: Message; created: boolean }>> {
@@ -29,6 +34,13 @@ export class Chat {
       const raced = await this.earlierSend(roomId, user.id, input.clientId);
       if (raced) return ok({ message: raced, created: false });
     }
+
+    const last = this.lastText.get(user.id);
+    const now = Date.now();
+    if (last && last.text === text.text && now - last.at < DUPLICATE_WINDOW_MS) {
+      return fail("duplicate", "you sent the same text a moment ago");
+    }
+    this.lastText.set(user.id, { text: text.text, at: now });
 
     const message = this.p.store.insert(roomId, {
       clientId: input.clientId,
