@@ -35,14 +35,21 @@ const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 export const isRoomId = (id: string) => ROOM_ID_PATTERN.test(id);
 
-/** Display names: 1..64 characters once trimmed, well-formed, no control characters. */
-export const isDisplayName = (name: string) =>
-  name.length >= 1 && name.length <= 64 && name.isWellFormed() && !CONTROL_CHARS.test(name) && !/[\n\r\t]/.test(name);
+/** Names and titles: `min..max` characters once trimmed, well-formed, on one line, no controls. */
+export const isPlainLine = (s: string, max: number) =>
+  s.length >= 1 && s.length <= max && s.isWellFormed() && !CONTROL_CHARS.test(s) && !/[\n\r\t]/.test(s);
+
+export const isDisplayName = (name: string) => isPlainLine(name, 64);
 
 export const displayNameSchema = z
   .string()
   .trim()
   .refine(isDisplayName, "name must be 1-64 characters, with no control characters");
+
+export const titleSchema = z
+  .string()
+  .trim()
+  .refine((t) => isPlainLine(t, 100), "title must be 1-100 characters, with no control characters");
 
 export const clientIdSchema = z
   .string()

@@ -107,7 +107,7 @@ describe("the room socket", () => {
     const age = (ms: number) =>
       runInDurableObject(stubOf(room), (instance: Room) => {
         const chat = (instance as unknown as { chat: Chat }).chat;
-        chat.lastText.set("alice", { text: "same words", at: Date.now() - ms });
+        chat.recentTexts.get("alice")!.set("same words", Date.now() - ms);
       });
     await age(DUPLICATE_WINDOW_MS - 1000);
     alice.send({ type: "send", clientId: "inside", text: "same words" });

@@ -7,10 +7,12 @@ import { canDeleteMessage, canEditMessage } from "./rules";
 const EXCERPT_LENGTH = 140;
 /** The same text from the same user within this window is refused as a duplicate. */
 export const DUPLICATE_WINDOW_MS = 10_000;
+/** How many recent texts per user the duplicate check remembers; older ones fall out. */
+const RECENT_TEXTS = 50;
 
 export class Chat {
-  /** Each user's last text here and when it was sent. In memory: a room that sleeps forgets. */
-  readonly lastText = new Map<string, { text: string; at: number }>();
+  /** Each user's texts of the last 10 s and when they were sent. In memory: a room that sleeps forgets. */
+  readonly recentTexts = new Map<string, Map<string, number>>();
 
   constructor(private readonly p: RoomParts) {}
 
@@ -35,12 +37,7 @@ export class Chat {
       if (raced) return ok({ message: raced, created: false });
     }
 
-    const last = this.lastText.get(user.id);
-    const now = Date.now();
-    if (last && last.text === text.text && now - last.at < DUPLICATE_WINDOW_MS) {
-      return fail("duplicate", "you sent the same text a moment ago");
-    }
-    this.lastText.set(user.id, { text: text.text, at: now });
+    if (this.isDuplicate(user.id, text.text)) return fail("duplicate", "you sent the same text a moment ago");
 
     const message = this.p.store.insert(roomId, {
       clientId: input.clientId,
@@ -100,6 +97,17 @@ export class Chat {
     if (!updated) return fail("not_found", "no such message in this room");
     this.p.outbox.broadcast({ type: "updated", message: updated });
     return ok(updated);
+  }
+
+  /** Whether the user sent this text within the window; if not, remembers it now. */
+  private isDuplicate(userId: string, text: string, now = Date.now()): boolean {
+    let texts = this.recentTexts.get(userId);
+    if (!texts) this.recentTexts.set(userId, (texts = new Map()));
+    for (const [t, at] of texts) if (now - at >= DUPLICATE_WINDOW_MS) texts.delete(t);
+    if (texts.has(text)) return true;
+    texts.set(text, now);
+    if (texts.size > RECENT_TEXTS) texts.delete(texts.keys().next().value!);
+    return false;
   }
 
   private async earlierSend(roomId: string, userId: string, clientId: string): Promise<Message | null> {

@@ -10,7 +10,7 @@ import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
 import { membersOnly, requireUser } from "../middleware/auth";
 import { validRoomId } from "../middleware/room-id";
-import { ROOM_ID_PATTERN, seqSchema, type Identity } from "../protocol";
+import { ROOM_ID_PATTERN, seqSchema, titleSchema, type Identity } from "../protocol";
 import messages from "./messages";
 
 const ROOM_LIST_DEFAULT = 50;
@@ -19,7 +19,7 @@ const ROOM_LIST_MAX = 200;
 const listQuery = z.object({ limit: positiveInt(ROOM_LIST_MAX).optional(), cursor: z.string().max(400).optional() });
 const directBody = z.strictObject({ userId });
 const groupBody = z.strictObject({
-  title: z.string().trim().min(1, "title must not be empty").max(100, "title is at most 100 characters"),
+  title: titleSchema,
   members: z.array(userId).min(1, "a group needs at least one other member").max(500),
 });
 const addBody = z.strictObject({ userId, role: z.enum(ROLES).default("member") });
