@@ -1,3 +1,7 @@
+/// <reference types="node" />
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "./dev-server";
 
@@ -23,14 +27,19 @@ async function post(url: string, token: string, room: string, clientId: string, 
 
 describe("a server restart under `npm start`", () => {
   let server: DevServer | undefined;
-  afterAll(() => server?.stop());
+  let persistDir = "";
+  afterAll(async () => {
+    await server?.stop();
+    if (persistDir) await rm(persistDir, { recursive: true, force: true });
+  });
 
   it("keeps history and continues seq where it left off", async () => {
-    server = await startDevServer();
+    // The test owns the state directory, so it outlives the first server.
+    persistDir = await mkdtemp(join(tmpdir(), "edge-chat-restart-"));
+    server = await startDevServer({ persistDir });
     const room = "community"; // every member belongs to it, and each server here starts empty
     let token = await login(server.url, "alice");
     for (let i = 1; i <= 5; i++) await post(server.url, token, room, `c${i}`, `before restart ${i}`);
-    const persistDir = server.persistDir;
     await server.stop();
 
     server = await startDevServer({ persistDir });
