@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./lib/errors";
-import type { ErrorCode } from "./protocol";
+import { codeForStatus } from "./protocol";
 import auth from "./routes/auth";
 import health from "./routes/health";
 import parties from "./routes/parties";
@@ -22,21 +22,10 @@ app.route("/parties", parties);
 
 app.notFound((c) => errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
 
-const CODE_BY_STATUS: Record<number, ErrorCode> = {
-  400: "bad_request",
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not_found",
-  409: "conflict",
-  413: "too_large",
-  429: "rate_limited",
-};
-
 app.onError((err, c) => {
   if (err instanceof ApiError) return errorResponse(err.code, err.message, err.headers);
   if (err instanceof HTTPException) {
-    const code = CODE_BY_STATUS[err.status] ?? "bad_request";
-    return errorResponse(code, err.message || "bad request");
+    return errorResponse(codeForStatus(err.status), err.message || "bad request");
   }
   console.error(`${c.req.method} ${c.req.path}`, err);
   return errorResponse("internal", "internal error");

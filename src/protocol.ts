@@ -30,6 +30,20 @@ export const ERROR_STATUS = {
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** The code for an HTTP status that came without one (e.g. from a proxy or the platform). */
+export function codeForStatus(status: number): ErrorCode {
+  const codes: Record<number, ErrorCode> = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+    429: "rate_limited",
+  };
+  return codes[status] ?? (status >= 500 ? "internal" : "bad_request");
+}
+
 // C0 controls other than tab, newline and carriage return, plus DEL: never valid in chat text.
 const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 

@@ -8,6 +8,7 @@
 import PartySocket from "partysocket";
 import {
   MAX_FRAME_BYTES,
+  codeForStatus,
   PING,
   PONG,
   unwrapFrame,
@@ -66,15 +67,6 @@ export interface RoomDetails {
   members: { id: string; name: string; role: string }[];
 }
 
-const STATUS_CODES: Record<number, ErrorCode> = {
-  400: "bad_request",
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not_found",
-  409: "conflict",
-  413: "too_large",
-  429: "rate_limited",
-};
 
 async function request<T>(url: string, init: RequestInit): Promise<T> {
   let res: Response;
@@ -88,7 +80,7 @@ async function request<T>(url: string, init: RequestInit): Promise<T> {
   const error = isErrorBody(body) ? body.error : null;
   const retryAfter = Number(res.headers.get("Retry-After")) || undefined;
   throw new ChatError(
-    error?.code ?? STATUS_CODES[res.status] ?? "internal",
+    error?.code ?? codeForStatus(res.status),
     error?.message ?? `HTTP ${res.status}`,
     res.status,
     retryAfter,
