@@ -3,7 +3,11 @@
  * shared limits. Imported by the Worker, the Room Durable Object and the browser client, so
  * both ends parse and build frames from the same definitions.
  */
-import { z } from "zod";
+// zod/mini rather than classic zod: the same core (checks, parsing, messages), with functions
+// instead of methods, so a bundle keeps only the schemas it uses. The browser client uses none,
+// and carries no zod. Mini schemas nest in the routes' classic ones: they share the core.
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -55,50 +59,74 @@ export const isPlainLine = (s: string, max: number) =>
 
 export const isDisplayName = (name: string) => isPlainLine(name, 64);
 
-export const displayNameSchema = z
-  .string()
-  .trim()
-  .refine(isDisplayName, "name must be 1-64 characters, with no control characters");
+/**
+ * Builds one schema. Marked side-effect free so a bundle that never uses the schema drops it,
+ * and zod with it: esbuild honours that mark only within a file, not on zod's own functions.
+ * Sets what classic zod sets when its first schema is built, unless already set: English
+ * messages, and the memoizer (reference cycles) that object and array schemas pick up when built.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+function schema<T>(build: () => T): T {
+  if (!z.config().localeError) z.config(en());
+  if (!z.config().memoizer) z.config({ memoizer: z.memoizer() });
+  return build();
+}
 
-export const titleSchema = z
-  .string()
-  .trim()
-  .refine((t) => isPlainLine(t, 100), "title must be 1-100 characters, with no control characters");
+export const displayNameSchema = schema(() =>
+  z.string().check(z.trim(), z.refine(isDisplayName, "name must be 1-64 characters, with no control characters")),
+);
 
-export const clientIdSchema = z
-  .string()
-  .min(1, "clientId must not be empty")
-  .max(100, "clientId is at most 100 characters")
-  .refine((s) => !CONTROL_CHARS.test(s) && s.isWellFormed(), "clientId has invalid characters");
+export const titleSchema = schema(() =>
+  z
+    .string()
+    .check(z.trim(), z.refine((t) => isPlainLine(t, 100), "title must be 1-100 characters, with no control characters")),
+);
 
-export const seqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+export const clientIdSchema = schema(() =>
+  z
+    .string()
+    .check(
+      z.minLength(1, "clientId must not be empty"),
+      z.maxLength(100, "clientId is at most 100 characters"),
+      z.refine((s) => !CONTROL_CHARS.test(s) && s.isWellFormed(), "clientId has invalid characters"),
+    ),
+);
+
+export const seqSchema = schema(() => z.number().check(z.int(), z.nonnegative(), z.maximum(Number.MAX_SAFE_INTEGER)));
+
+/** Ids and emoji: 1..max characters. */
+const shortString = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 
 /** Raw text as it arrives; `checkText` applies trimming and the configurable length limit. */
-const rawText = z.string().max(1_000_000);
+const rawText = schema(() => z.string().check(z.maxLength(1_000_000)));
 
-export const sendInput = z.strictObject({
-  clientId: clientIdSchema,
-  text: rawText,
-  replyTo: z.string().min(1).max(100).nullish(),
-});
+export const sendInput = schema(() =>
+  z.strictObject({
+    clientId: clientIdSchema,
+    text: rawText,
+    replyTo: z.nullish(shortString(100)),
+  }),
+);
 export type SendInput = z.infer<typeof sendInput>;
 
-export const clientFrame = z.discriminatedUnion("type", [
-  sendInput.extend({ type: z.literal("send") }),
-  z.strictObject({ type: z.literal("typing"), on: z.boolean() }),
-  z.strictObject({ type: z.literal("read"), seq: seqSchema }),
-  z.strictObject({ type: z.literal("sync"), after: seqSchema }),
-  z.strictObject({ type: z.literal("edit"), id: z.string().min(1).max(100), text: rawText }),
-  z.strictObject({ type: z.literal("delete"), id: z.string().min(1).max(100) }),
-  z.strictObject({
-    type: z.literal("react"),
-    id: z.string().min(1).max(100),
-    emoji: z.string().min(1).max(32),
-    on: z.boolean(),
-  }),
-  z.strictObject({ type: z.literal("presence"), status: z.enum(["online", "away"]) }),
-  z.strictObject({ type: z.literal("ping") }),
-]);
+export const clientFrame = schema(() =>
+  z.discriminatedUnion("type", [
+    z.extend(sendInput, { type: z.literal("send") }),
+    z.strictObject({ type: z.literal("typing"), on: z.boolean() }),
+    z.strictObject({ type: z.literal("read"), seq: seqSchema }),
+    z.strictObject({ type: z.literal("sync"), after: seqSchema }),
+    z.strictObject({ type: z.literal("edit"), id: shortString(100), text: rawText }),
+    z.strictObject({ type: z.literal("delete"), id: shortString(100) }),
+    z.strictObject({
+      type: z.literal("react"),
+      id: shortString(100),
+      emoji: shortString(32),
+      on: z.boolean(),
+    }),
+    z.strictObject({ type: z.literal("presence"), status: z.enum(["online", "away"]) }),
+    z.strictObject({ type: z.literal("ping") }),
+  ]),
+);
 export type ClientFrame = z.infer<typeof clientFrame>;
 
 export type TextCheck = { ok: true; text: string } | { ok: false; message: string };
@@ -122,8 +150,8 @@ function countCodePoints(s: string): number {
   return n;
 }
 
-/** Human-readable summary of a zod failure, for the `message` of an error. */
-export function describeIssue(error: z.ZodError): string {
+/** Human-readable summary of a zod failure (classic or mini), for the `message` of an error. */
+export function describeIssue(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return "invalid input";
   const path = issue.path.join(".");
@@ -149,7 +177,7 @@ export function parseClientFrame(data: string): ParsedFrame {
       ? json.clientId.slice(0, 100)
       : undefined;
   const type = json && typeof json === "object" && "type" in json ? json.type : undefined;
-  const known = clientFrame.options.some((o) => o.shape.type.value === type);
+  const known = clientFrame.def.options.some((o) => o.shape.type.def.values[0] === type);
   return {
     ok: false,
     code: "bad_request",

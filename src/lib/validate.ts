@@ -1,25 +1,27 @@
 /**
  * Request validation with zod that fails in the contract's error shape. Bodies that are not
- * JSON, and JSON that does not fit the schema, both become 400 bad_request.
+ * JSON, and JSON that does not fit the schema, both become 400 bad_request. Takes classic
+ * schemas (the routes) and zod/mini ones (the protocol's `sendInput`) alike: both are
+ * zod core schemas, parsed here by core.
  */
 import type { MiddlewareHandler, ValidationTargets } from "hono";
 import { validator } from "hono/validator";
-import type { z } from "zod";
+import { safeParseAsync, type $ZodType, type input, type output } from "zod/v4/core";
 import type { AppEnv } from "../env";
 import { describeIssue } from "../protocol";
 import { ApiError } from "./errors";
 
-export function zValidator<Target extends keyof ValidationTargets, Schema extends z.ZodType>(
+export function zValidator<Target extends keyof ValidationTargets, Schema extends $ZodType>(
   target: Target,
   schema: Schema,
 ): MiddlewareHandler<
   AppEnv,
   string,
-  { in: { [K in Target]: z.input<Schema> }; out: { [K in Target]: z.output<Schema> } }
+  { in: { [K in Target]: input<Schema> }; out: { [K in Target]: output<Schema> } }
 > {
   return validator(target, async (value: unknown) => {
-    const result = await schema.safeParseAsync(value);
+    const result = await safeParseAsync(schema, value);
     if (!result.success) throw new ApiError("bad_request", describeIssue(result.error));
-    return result.data as z.output<Schema>;
+    return result.data as output<Schema>;
   }) as never;
 }
