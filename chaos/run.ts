@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ChaosClient, type Seen } from "./client";
-import { ChaosServer, applyMigrations, freePort, killStarted, queryD1, sleep } from "./server";
+import { WranglerDev, applyMigrations, freePort, killStarted, queryD1, sleep } from "../scripts/dev-server";
 
 export interface ChaosOptions {
   rooms: number;
@@ -157,7 +157,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   const persistDir = await mkdtemp(join(tmpdir(), "edge-chat-chaos-"));
   if (!o.keep) scratchDirs.add(persistDir);
   const problems: string[] = [];
-  const server = new ChaosServer({
+  const server = new WranglerDev({
     port: await freePort(),
     persistDir,
     vars: { DEV_MODE: "true", FLUSH_INTERVAL_MS: String(o.flushIntervalMs) },

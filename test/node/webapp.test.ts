@@ -9,7 +9,7 @@ import { chromium, type Browser, type Page, type WebSocketRoute } from "playwrig
 import { afterAll, describe, expect, test } from "vitest";
 import { ChatClient, devLogin } from "../../src/client";
 import type { ServerFrame } from "../../src/protocol";
-import { startDevServer, type DevServer } from "./dev-server";
+import { startDevServer, type DevServer } from "../../scripts/dev-server";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? "/tmp";
