@@ -1,0 +1,291 @@
+/**
+ * Open-loop load generator, one process per group of sockets (forked by bench/run.mjs, driven
+ * over IPC). Every target speaks the same JSON frames; Socket.IO carries them as event
+ * payloads. Messages leave on a schedule fixed before the run (never waiting for acks), and
+ * their text carries the scheduled send time, so latency = receive time − scheduled time on
+ * the machine's monotonic clock (shared by all processes). Histograms are HDR, in µs.
+ *
+ * Commands (IPC `{ id, cmd, ... }`, answered with `{ id, ok, ... }`):
+ *   connect  { target, base, room, users: [{ id, token? }], count, concurrency }
+ *   arm      { tag }                     count frames of this step only, reset histograms
+ *   send     { tag, rate, count, startUs, textBytes }   (the sender process)
+ *   collect  { tag, expected, deadlineUs }  wait for full delivery (or the deadline)
+ *   closeSome { count }                  close the newest `count` sockets
+ *   closeAll {}                          close every socket
+ */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import hdr from "hdr-histogram-js";
+import { io } from "socket.io-client";
+import WebSocket from "ws";
+
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+const newHist = () =>
+  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+
+const MARK = /bench (\w+) (\d+) (\d+)/g;
+const ACK = /"type":"ack","clientId":"(\w+)-(\d+)"/g;
+
+let conns = [];
+let tag = null;
+let latency = newHist(); // delivery latency on this process's sockets
+let ackLatency = newHist();
+let sendLag = newHist();
+let acks = 0;
+let stale = 0;
+/** Frames (socket messages) that carried at least one message of this step. */
+let frames = 0;
+let loopDelay = null;
+let cpuAtArm = process.cpuUsage();
+let armedAt = nowUs();
+
+class Conn {
+  constructor() {
+    this.count = 0;
+    this.welcomed = false;
+    this.onWelcome = null;
+  }
+
+  /** One text frame (possibly a `batch`) arrived at `t`. */
+  onText(text, t) {
+    if (!this.welcomed && text.includes('"type":"welcome"')) {
+      this.welcomed = true;
+      this.onWelcome?.();
+    }
+    if (tag === null) return;
+    if (text.includes('"type":"ack"')) {
+      ACK.lastIndex = 0;
+      for (let m; (m = ACK.exec(text)); ) if (m[1] === tag) this.ackArrived(Number(m[2]), t);
+    }
+    MARK.lastIndex = 0;
+    let carried = false;
+    for (let m; (m = MARK.exec(text)); ) {
+      if (m[1] !== tag) {
+        stale++;
+        continue;
+      }
+      carried = true;
+      this.count++;
+      latency.recordValue(Math.max(1, t - Number(m[3])));
+    }
+    if (carried) frames++;
+  }
+
+  ackArrived(k, t) {
+    acks++;
+    const sched = schedule.get(k);
+    if (sched !== undefined) ackLatency.recordValue(Math.max(1, t - sched));
+  }
+}
+
+class WsConn extends Conn {
+  constructor(url) {
+    super();
+    this.ws = new WebSocket(url, { perMessageDeflate: process.env.BENCH_DEFLATE === "1", handshakeTimeout: 60_000 });
+    this.ws.on("message", (data, isBinary) => {
+      if (!isBinary) this.onText(data.toString("latin1"), nowUs());
+    });
+    this.opened = new Promise((resolve, reject) => {
+      this.onWelcome = resolve;
+      this.ws.once("error", reject);
+      this.ws.once("unexpected-response", (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      this.ws.once("close", (code) => reject(new Error(`closed ${code}`)));
+    });
+    this.ws.on("error", () => {});
+  }
+  sendMessage(clientId, text) {
+    this.ws.send(JSON.stringify({ type: "send", clientId, text }));
+  }
+  close() {
+    try {
+      this.ws.terminate();
+    } catch {}
+  }
+}
+
+class SioConn extends Conn {
+  constructor(base, room, user) {
+    super();
+    this.socket = io(base, {
+      transports: ["websocket"],
+      query: { room, user },
+      forceNew: true,
+      reconnection: false,
+      timeout: 60_000,
+    });
+    this.socket.on("frame", (f) => {
+      const t = nowUs();
+      if (f?.type === "welcome") return this.onText('"type":"welcome"', t);
+      if (f?.type === "message") this.onText(f.message.text, t);
+    });
+    this.opened = new Promise((resolve, reject) => {
+      this.onWelcome = resolve;
+      this.socket.once("connect_error", reject);
+    });
+  }
+  sendMessage(clientId, text, k) {
+    this.socket.emit("send", { type: "send", clientId, text }, () => {
+      if (tag !== null) this.ackArrived(k, nowUs());
+    });
+  }
+  close() {
+    this.socket.disconnect();
+  }
+}
+
+function urlFor(target, base, room, user) {
+  const ws = base.replace(/^http/, "ws");
+  switch (target) {
+    case "ours":
+    case "ours-before":
+      return `${ws}/parties/room/${room}?token=${encodeURIComponent(user.token)}`;
+    case "do-min":
+      return `${ws}/min/room/${room}?user=${encodeURIComponent(user.id)}`;
+    case "do-sql":
+      return `${ws}/sql/room/${room}?user=${encodeURIComponent(user.id)}`;
+    case "raw":
+      return `${ws}/parties/room/${room}?user=${encodeURIComponent(user.id)}`;
+    default:
+      throw new Error(`unknown target ${target}`);
+  }
+}
+
+async function connect({ target, base, room, users, count, concurrency = 64 }) {
+  const started = nowUs();
+  const fresh = [];
+  let next = 0;
+  let failed = 0;
+  let firstError = null;
+  async function worker() {
+    while (next < count) {
+      const i = next++;
+      const user = users[i % users.length];
+      const conn = target === "socket.io" ? new SioConn(base, room, user.id) : new WsConn(urlFor(target, base, room, user));
+      try {
+        await withTimeout(conn.opened, 60_000, "welcome");
+        fresh.push(conn);
+      } catch (err) {
+        failed++;
+        firstError ??= String(err?.message ?? err);
+        conn.close();
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  conns = conns.concat(fresh);
+  return { connected: fresh.length, failed, firstError, total: conns.length, ms: (nowUs() - started) / 1000 };
+}
+
+function withTimeout(p, ms, what) {
+  return Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: timeout`)), ms).unref())]);
+}
+
+function arm(msg) {
+  tag = msg.tag;
+  for (const c of conns) c.count = 0;
+  latency = newHist();
+  ackLatency = newHist();
+  sendLag = newHist();
+  acks = 0;
+  stale = 0;
+  frames = 0;
+  schedule.clear();
+  loopDelay?.disable();
+  loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  cpuAtArm = process.cpuUsage();
+  armedAt = nowUs();
+  return {};
+}
+
+/** Scheduled send time (µs) of each message of this step, by index, for ack latency. */
+const schedule = new Map();
+
+function send({ tag: t, rate, count, startUs, textBytes = 64 }) {
+  const senders = conns;
+  const pad = "x".repeat(Math.max(0, textBytes - 32));
+  let k = 0;
+  return new Promise((resolve) => {
+    const tick = () => {
+      const now = nowUs();
+      while (k < count) {
+        const sched = startUs + Math.round((k * 1e6) / rate);
+        if (sched > now) break;
+        schedule.set(k, sched);
+        senders[k % senders.length].sendMessage(`${t}-${k}`, `bench ${t} ${k} ${sched} ${pad}`, k);
+        sendLag.recordValue(Math.max(1, now - sched));
+        k++;
+      }
+      if (k >= count) return resolve({ sent: k, ms: (nowUs() - startUs) / 1000 });
+      const waitMs = (startUs + (k * 1e6) / rate - nowUs()) / 1000;
+      setTimeout(tick, Math.max(1, Math.min(50, Math.floor(waitMs))));
+    };
+    const first = (startUs - nowUs()) / 1000;
+    setTimeout(tick, Math.max(0, first));
+  });
+}
+
+async function collect({ expected, deadlineUs }) {
+  for (;;) {
+    let done = true;
+    for (const c of conns) {
+      if (c.count < expected) {
+        done = false;
+        break;
+      }
+    }
+    if (done || nowUs() >= deadlineUs) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  let min = Infinity;
+  let max = 0;
+  let delivered = 0;
+  for (const c of conns) {
+    min = Math.min(min, c.count);
+    max = Math.max(max, c.count);
+    delivered += c.count;
+  }
+  const cpu = process.cpuUsage(cpuAtArm);
+  const wallUs = nowUs() - armedAt;
+  const result = {
+    sockets: conns.length,
+    delivered,
+    minPerSocket: conns.length ? min : 0,
+    maxPerSocket: max,
+    stale,
+    acks,
+    frames,
+    latency: hdr.encodeIntoCompressedBase64(latency),
+    ackLatency: hdr.encodeIntoCompressedBase64(ackLatency),
+    sendLag: hdr.encodeIntoCompressedBase64(sendLag),
+    loopDelayP99Ms: loopDelay ? loopDelay.percentile(99) / 1e6 : 0,
+    cpuShare: (cpu.user + cpu.system) / Math.max(1, wallUs),
+  };
+  tag = null;
+  return result;
+}
+
+/** Closes the last `count` sockets (the room shrinks). */
+function closeSome({ count }) {
+  const gone = conns.splice(Math.max(0, conns.length - count));
+  for (const c of gone) c.close();
+  return { closed: gone.length, total: conns.length };
+}
+
+function closeAll() {
+  for (const c of conns) c.close();
+  const n = conns.length;
+  conns = [];
+  return { closed: n };
+}
+
+const handlers = { connect, arm, send, collect, closeSome, closeAll };
+
+process.on("message", async (msg) => {
+  try {
+    const result = await handlers[msg.cmd](msg);
+    process.send({ id: msg.id, ok: true, ...result });
+  } catch (err) {
+    process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
+  }
+});
+process.on("disconnect", () => process.exit(0));

@@ -1,0 +1,110 @@
+/**
+ * Starting and stopping the targets. Every server runs in its own process(es) so its CPU and
+ * memory can be read from /proc apart from the load generator's:
+ *   raw, socket.io      one Node process each
+ *   ours, do-min, do-sql one workerd (child of a small Miniflare host process)
+ */
+import { fork, spawn } from "node:child_process";
+import { join } from "node:path";
+import { BENCH_DIR, ROOT } from "./paths.mjs";
+
+const ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" };
+
+function waitReady(child, name, timeoutMs = 60_000) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs / 1000} s`)), timeoutMs);
+    child.once("message", (msg) => {
+      clearTimeout(t);
+      resolve(msg);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(t);
+      reject(new Error(`${name} exited (${code}) before it was ready`));
+    });
+  });
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    child.send({ cmd: "stop" });
+  } catch {
+    child.kill("SIGTERM");
+  }
+  const t = setTimeout(() => child.kill("SIGKILL"), 8000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** raw or socket.io, in a fresh Node process. */
+export async function startNodeTarget(kind) {
+  const script = kind === "raw" ? "raw-server.mjs" : "sio-server.mjs";
+  const child = fork(join(BENCH_DIR, "targets", script), [], {
+    execArgv: ["--expose-gc"],
+    env: ENV,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const ready = await waitReady(child, kind);
+  return {
+    kind,
+    base: `http://127.0.0.1:${ready.port}`,
+    pids: [child.pid],
+    rssPids: [child.pid],
+    async gc() {
+      child.send({ cmd: "gc" });
+      await new Promise((r) => child.once("message", r));
+    },
+    stop: () => stopChild(child),
+  };
+}
+
+/** The workerd holding ours, do-min, do-sql (and the seedable project for history/flush). */
+export async function startWorkerd(stateDir, vars, { inspectorPort } = {}) {
+  const child = fork(join(BENCH_DIR, "lib/workerd-host.mjs"), [stateDir, JSON.stringify(vars)], {
+    env: inspectorPort ? { ...ENV, BENCH_INSPECTOR_PORT: String(inspectorPort) } : ENV,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const ready = await waitReady(child, "workerd host", 120_000);
+  if (!ready.workerdPid) throw new Error("could not find the workerd process under the Miniflare host");
+  return {
+    kind: "workerd",
+    urls: ready.urls,
+    // The host only relays Miniflare's control traffic; counted anyway so nothing hides there.
+    pids: [ready.workerdPid, ready.pid],
+    rssPids: [ready.workerdPid],
+    workerdPid: ready.workerdPid,
+    async gc() {},
+    stop: () => stopChild(child),
+  };
+}
+
+export function applyMigrations(stateDir) {
+  return new Promise((resolve, reject) => {
+    const child = spawn("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
+      cwd: ROOT,
+      env: ENV,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`d1 migrations apply failed (${code}):\n${out}`))));
+  });
+}
+
+/** Dev tokens for these user ids (POST /api/auth/dev, on because the bench sets DEV_MODE). */
+export async function devTokens(base, ids) {
+  const out = [];
+  for (const id of ids) {
+    const res = await fetch(`${base}/api/auth/dev`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ userId: id, name: id }),
+    });
+    if (res.status !== 200) throw new Error(`POST /api/auth/dev for ${id}: HTTP ${res.status} ${await res.text()}`);
+    out.push({ id, token: (await res.json()).token });
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+/**
+ * The five targets as the scenarios see them: where to connect, which processes are the
+ * server (for CPU and RSS), which users to connect as, and how to get a room to use.
+ */
+import { devTokens } from "./servers.mjs";
+
+export const TARGETS = ["raw", "socket.io", "do-min", "do-sql", "ours"];
+/** Only with --before-outbox: the project built with an earlier src/room/outbox.ts. */
+export const OPTIONAL_TARGETS = ["ours-before"];
+
+/** What each target's figures are divided by in the tables ("× baseline"). */
+export const BASELINE = { raw: null, "socket.io": "raw", "do-min": "raw", "do-sql": "do-min", ours: "do-min", "ours-before": "do-min" };
+
+/** The ratio lines the issue asks for. */
+export const RATIOS = [
+  ["ours", "do-min"],
+  ["ours", "socket.io"],
+  ["do-min", "raw"],
+  ["ours", "ours-before"],
+];
+
+/** Receiving sockets connect as one of these users (many tabs each), senders as s0..sN. */
+export const RECEIVER_USERS = 10;
+
+const ids = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+let roomCounter = 0;
+const plainRoom = (label) => `${label}-${Date.now().toString(36)}-${++roomCounter}`;
+
+export function makeTarget(name, servers) {
+  if (name === "raw" || name === "socket.io") {
+    const server = servers[name];
+    return {
+      name,
+      base: server.base,
+      pids: server.pids,
+      rssPids: server.rssPids,
+      server,
+      users: async (prefix, n) => ids(prefix, n).map((id) => ({ id })),
+      prepareRoom: async (label) => plainRoom(label),
+    };
+  }
+  const w = servers.workerd;
+  if (name === "do-min" || name === "do-sql") {
+    return {
+      name,
+      base: w.urls.do,
+      pids: w.pids,
+      rssPids: w.rssPids,
+      server: w,
+      users: async (prefix, n) => ids(prefix, n).map((id) => ({ id })),
+      prepareRoom: async (label) => plainRoom(label),
+    };
+  }
+  if (name === "ours") return oursTarget(w.urls.ours, w);
+  if (name === "ours-before") {
+    if (!w.urls.oursBefore) throw new Error("ours-before needs --before-outbox");
+    return { ...oursTarget(w.urls.oursBefore, w), name: "ours-before" };
+  }
+  throw new Error(`unknown target ${name}`);
+}
+
+/** The project: dev tokens, and a group room with every bench user in it (membership is checked). */
+export function oursTarget(base, w) {
+  const tokens = new Map();
+  async function users(prefix, n) {
+    const want = ids(prefix, n);
+    const missing = want.filter((id) => !tokens.has(id));
+    for (const t of await devTokens(base, missing)) tokens.set(t.id, t);
+    return want.map((id) => tokens.get(id));
+  }
+  return {
+    name: "ours",
+    base,
+    pids: w.pids,
+    rssPids: w.rssPids,
+    server: w,
+    users,
+    async prepareRoom(label, senders = 1) {
+      const creator = (await users("s", Math.max(1, senders)))[0];
+      const others = [...ids("s", senders).slice(1), ...ids("r", RECEIVER_USERS)];
+      await users("r", RECEIVER_USERS);
+      const res = await fetch(`${base}/api/rooms/group`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${creator.token}` },
+        body: JSON.stringify({ title: `bench ${label}`, members: others }),
+      });
+      if (res.status === 201) return (await res.json()).room.id;
+      if (res.status === 404) return plainRoom(label); // a server without group rooms: any id works
+      throw new Error(`POST /api/rooms/group: HTTP ${res.status} ${await res.text()}`);
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * One workerd (through Miniflare, the library `wrangler dev` itself runs on) holding every
+ * Durable Object target, so they share one runtime build and configuration:
+ *
+ *   edge-chat   the project: src/index.ts bundled, bindings read from wrangler.toml
+ *   bench-do    do-min and do-sql (bench/targets/do-worker)
+ *   bench-seed  the project with bench-only seeding routes (history and flush benches)
+ *
+ * Each Worker gets its own direct socket on 127.0.0.1 (no entry/proxy worker in between, so
+ * the DO's own sends are what is measured). Forked by bench/run.mjs with IPC; it replies
+ * `{ ready, urls, pid, workerdPid }` and stops on `{ cmd: "stop" }`.
+ *
+ * argv: <stateDir> <json overrides for the project's vars>
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { BUILD_DIR } from "./build.mjs";
+import { ROOT } from "./paths.mjs";
+
+const [stateDir, overridesJson = "{}"] = process.argv.slice(2);
+const overrides = JSON.parse(overridesJson);
+
+// The Miniflare that wrangler (the project's pinned CLI) uses, not whatever is hoisted.
+const requireFromWrangler = createRequire(createRequire(join(ROOT, "package.json")).resolve("wrangler/package.json"));
+const { Miniflare, Log, LogLevel } = await import(pathToFileURL(requireFromWrangler.resolve("miniflare")).href);
+const { unstable_getMiniflareWorkerOptions } = await import(
+  pathToFileURL(createRequire(join(ROOT, "package.json")).resolve("wrangler")).href
+);
+
+const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+// Static assets are not part of any bench path (the Worker runs first for /api and /parties).
+const { assets: _assets, ...projectOptions } = workerOptions;
+for (const [k, v] of Object.entries(projectOptions)) {
+  if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0) delete projectOptions[k];
+  if (Array.isArray(v) && v.length === 0) delete projectOptions[k];
+}
+const bindings = { ...projectOptions.bindings, ...overrides };
+
+const direct = [{ host: "127.0.0.1", port: 0 }];
+const common = { modules: true, compatibilityDate: projectOptions.compatibilityDate, compatibilityFlags: projectOptions.compatibilityFlags };
+
+const mf = new Miniflare({
+  host: "127.0.0.1",
+  port: 0,
+  cf: false, // no request.cf download: loopback only
+  // bench/profile.mjs attaches the V8 profiler through workerd's inspector.
+  ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {}),
+  log: new Log(process.env.BENCH_WORKERD_LOG ? LogLevel.INFO : LogLevel.WARN),
+  d1Persist: join(stateDir, "v3", "d1"),
+  durableObjectsPersist: join(stateDir, "v3", "do"),
+  handleRuntimeStdio(stdout, stderr) {
+    // Worker console output, for failures; kept off the bench's own progress lines.
+    stdout.on("data", (d) => process.env.BENCH_WORKERD_LOG && process.stderr.write(d));
+    stderr.on("data", (d) => process.stderr.write(d));
+  },
+  workers: [
+    {
+      ...projectOptions,
+      name: "edge-chat",
+      ...common,
+      scriptPath: join(BUILD_DIR, "ours.mjs"),
+      bindings,
+      unsafeDirectSockets: direct,
+    },
+    {
+      name: "bench-do",
+      ...common,
+      scriptPath: join(BUILD_DIR, "do-worker.mjs"),
+      durableObjects: {
+        MIN: { className: "MinRoomDO", useSQLite: true },
+        SQL: { className: "SqlRoomDO", useSQLite: true },
+      },
+      unsafeDirectSockets: direct,
+    },
+    ...(existsSync(join(BUILD_DIR, "ours-before.mjs"))
+      ? [
+          {
+            ...projectOptions,
+            name: "edge-chat-before",
+            ...common,
+            scriptPath: join(BUILD_DIR, "ours-before.mjs"),
+            bindings,
+            unsafeDirectSockets: direct,
+          },
+        ]
+      : []),
+    {
+      ...projectOptions,
+      name: "bench-seed",
+      ...common,
+      scriptPath: join(BUILD_DIR, "seed-worker.mjs"),
+      bindings,
+      durableObjects: { ROOM: { className: "BenchRoom", useSQLite: true } },
+      unsafeDirectSockets: direct,
+    },
+  ],
+});
+
+await mf.ready;
+const urls = {
+  ours: (await mf.unsafeGetDirectURL("edge-chat")).href.replace(/\/$/, ""),
+  do: (await mf.unsafeGetDirectURL("bench-do")).href.replace(/\/$/, ""),
+  seed: (await mf.unsafeGetDirectURL("bench-seed")).href.replace(/\/$/, ""),
+};
+if (existsSync(join(BUILD_DIR, "ours-before.mjs"))) {
+  urls.oursBefore = (await mf.unsafeGetDirectURL("edge-chat-before")).href.replace(/\/$/, "");
+}
+
+function findWorkerd() {
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(rest[1]) === process.pid && stat.includes("(workerd)")) return Number(pid);
+    } catch {
+      // raced with an exiting process
+    }
+  }
+  return null;
+}
+
+process.send?.({ ready: true, urls, pid: process.pid, workerdPid: findWorkerd() });
+
+process.on("message", async (msg) => {
+  if (msg?.cmd === "stop") {
+    await mf.dispose().catch(() => {});
+    process.exit(0);
+  }
+});
+process.on("disconnect", async () => {
+  await mf.dispose().catch(() => {});
+  process.exit(0);
+});
