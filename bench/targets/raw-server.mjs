@@ -6,7 +6,7 @@
  * Run by bench/run.mjs with an IPC channel: it reports `{ ready, port }` and answers `gc`
  * (it is started with --expose-gc so the memory bench can measure settled heaps).
  */
-import { randomUUID } from "node:crypto";
+import { buildMessage } from "./message.mjs";
 import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
 
@@ -44,20 +44,7 @@ wss.on("connection", (ws, req) => {
     }
     if (frame.type === "ping") return ws.send('{"type":"pong"}');
     if (frame.type !== "send" || typeof frame.clientId !== "string" || typeof frame.text !== "string") return;
-    const message = {
-      id: randomUUID(),
-      roomId,
-      seq: ++room.seq,
-      clientId: frame.clientId,
-      author,
-      text: frame.text.trim(),
-      createdAt: new Date().toISOString(),
-      editedAt: null,
-      deletedAt: null,
-      replyTo: null,
-      attachments: [],
-      reactions: {},
-    };
+    const message = buildMessage({ roomId, seq: ++room.seq, clientId: frame.clientId, author, text: frame.text });
     ws.send(JSON.stringify({ type: "ack", clientId: message.clientId, id: message.id, seq: message.seq, createdAt: message.createdAt }));
     const json = JSON.stringify({ type: "message", message });
     for (const s of room.sockets) if (s.readyState === 1) s.send(json);

@@ -7,7 +7,7 @@
  *
  * Run by bench/run.mjs with an IPC channel: it reports `{ ready, port }` and answers `gc`.
  */
-import { randomUUID } from "node:crypto";
+import { buildMessage } from "./message.mjs";
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
@@ -39,20 +39,7 @@ io.on("connection", (socket) => {
     if (!frame || frame.type !== "send" || typeof frame.clientId !== "string" || typeof frame.text !== "string") return;
     const seq = (seqs.get(roomId) ?? 0) + 1;
     seqs.set(roomId, seq);
-    const message = {
-      id: randomUUID(),
-      roomId,
-      seq,
-      clientId: frame.clientId,
-      author,
-      text: frame.text.trim(),
-      createdAt: new Date().toISOString(),
-      editedAt: null,
-      deletedAt: null,
-      replyTo: null,
-      attachments: [],
-      reactions: {},
-    };
+    const message = buildMessage({ roomId, seq, clientId: frame.clientId, author, text: frame.text });
     if (typeof ack === "function") ack({ type: "ack", clientId: message.clientId, id: message.id, seq, createdAt: message.createdAt });
     io.to(roomId).emit("frame", { type: "message", message });
   });

@@ -12,6 +12,8 @@
  * memory bench uses to see that an idle room was evicted (hibernated) and woke up again.
  */
 import { DurableObject } from "cloudflare:workers";
+// @ts-expect-error: a plain .mjs module shared with the Node targets
+import { buildMessage } from "../message.mjs";
 
 interface Env {
   MIN: DurableObjectNamespace;
@@ -76,20 +78,13 @@ class MinRoom extends DurableObject<Env> {
     const att = ws.deserializeAttachment() as Att & { roomId: string };
     if (!this.roomId) this.roomId = att.roomId;
     if (this.seq === 0) this.seq = this.currentSeq();
-    const message = {
-      id: crypto.randomUUID(),
+    const message = buildMessage({
       roomId: this.roomId,
       seq: ++this.seq,
       clientId: frame.clientId,
       author: { id: att.id, name: att.name },
-      text: frame.text.trim(),
-      createdAt: new Date().toISOString(),
-      editedAt: null,
-      deletedAt: null,
-      replyTo: null,
-      attachments: [],
-      reactions: {},
-    };
+      text: frame.text,
+    });
     this.store(message);
     ws.send(JSON.stringify({ type: "ack", clientId: message.clientId, id: message.id, seq: message.seq, createdAt: message.createdAt }));
     const json = JSON.stringify({ type: "message", message });
