@@ -100,7 +100,7 @@ function summarize(profile) {
 }
 
 async function main() {
-  const stateDir = join(STATE_DIR, `profile-${Date.now()}`);
+  const stateDir = join(STATE_DIR, `profile-${process.pid}-${Date.now()}`);
   await mkdir(stateDir, { recursive: true });
   await buildWorkers();
   await applyMigrations(stateDir);

@@ -23,7 +23,7 @@ const withBase = (figures, target, value, digits) => {
   const r = base ? ratio(value, figures[base]) : null;
   return r === null ? num(value, digits) : `${num(value, digits)} (${fmtRatio(r)} ${base})`;
 };
-const kib = (b) => (b === null || b === undefined ? null : b / 1024);
+const kib = (b) => (b === null || b === undefined || b < 0 ? null : b / 1024);
 
 // ---- Figures -------------------------------------------------------------------------------
 
@@ -260,7 +260,11 @@ function memorySection(results, f) {
   const mc = results.meta.config.memory;
   out.push(
     `Resident memory of the server process (workerd for the Durable Object targets) with N idle sockets in one room, ` +
-      `minus the same server with 10 sockets, divided by N${mc.freshServers ? "; a fresh server per target" : ""}. ` +
+      `minus the same server with 10 sockets, divided by N` +
+      (mc.freshServers
+        ? "; a fresh server per target. "
+        : "; measured first, on the servers the other sections then use, with each target's sockets kept open " +
+          "until all are measured (the three Durable Object targets share one workerd, so these are rougher than the full run's). ") +
       (mc.hibernateWaitMs
         ? `"after idle" is after ${mc.hibernateWaitMs / 1000} s without traffic (workerd evicts an idle Durable Object after about 10 s and keeps its hibernatable sockets); ` +
           "do-min and do-sql report whether the object really was rebuilt on the next message."
@@ -276,7 +280,7 @@ function memorySection(results, f) {
       const p = e.points.find((x) => x.sockets === n);
       const a = withBase(f[`memory ${n} sockets: KiB/socket active`] ?? {}, e.target, kib(p?.perConnActive));
       if (!mc.hibernateWaitMs) return [a];
-      const h = p?.perConnHibernated === undefined ? "n/a" : withBase(f[`memory ${n} sockets: KiB/socket after idle`] ?? {}, e.target, kib(p.perConnHibernated));
+      const h = p?.perConnHibernated == null ? "n/a" : withBase(f[`memory ${n} sockets: KiB/socket after idle`] ?? {}, e.target, kib(p.perConnHibernated));
       return [a, h];
     });
     const notes = [];

@@ -236,25 +236,28 @@ export async function memory(ctx) {
         const c = await connectIdle(gen, target, room, users, n - have);
         have = n;
         const active = await settledRss(target, cfg.memory.settleMs);
+        // RSS that did not grow means memory freed earlier was reused: no figure, not a negative one.
+        const perConn = (rss) => (rss > base ? Math.round((rss - base) / n) : null);
         const point = {
           sockets: n,
           connectMs: Math.round(c.ms),
           rssActive: active,
-          perConnActive: Math.round((active - base) / n),
+          perConnActive: perConn(active),
         };
         if (target.server.kind === "workerd" && cfg.memory.hibernateWaitMs > 0) {
           const hib = await settledRss(target, cfg.memory.hibernateWaitMs);
           point.rssHibernated = hib;
-          point.perConnHibernated = Math.round((hib - base) / n);
+          point.perConnHibernated = perConn(hib);
           const p = await poke([gen], target);
           point.wokeUp = p.woke; // null where the target cannot tell (ours)
           point.deliveredAfterWake = p.delivered;
         }
         entry.points.push(point);
+        const kib = (v) => (v === null ? "n/a (RSS did not grow)" : `${(v / 1024).toFixed(1)} KiB/socket`);
         ctx.log(
-          `  memory ${name} ${n} sockets: ${(point.perConnActive / 1024).toFixed(1)} KiB/socket active` +
+          `  memory ${name} ${n} sockets: ${kib(point.perConnActive)} active` +
             (point.perConnHibernated !== undefined
-              ? `, ${(point.perConnHibernated / 1024).toFixed(1)} KiB/socket after ${cfg.memory.hibernateWaitMs / 1000} s idle` +
+              ? `, ${kib(point.perConnHibernated)} after ${cfg.memory.hibernateWaitMs / 1000} s idle` +
                 (point.wokeUp === null ? "" : point.wokeUp ? " (room had hibernated)" : " (room had NOT hibernated)")
               : ""),
         );

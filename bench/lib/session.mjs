@@ -41,16 +41,21 @@ export class Session {
   static async open(target, room, senders, receivers) {
     const s = new Session(target, room);
     s.sender = new GenProcess(`${target.name}:senders`);
-    const res = await s.sender.call("connect", {
-      target: target.name,
-      base: target.base,
-      room,
-      users: await target.users("s", senders),
-      count: senders,
-    });
-    if (res.connected !== senders) throw new Error(`${target.name}: ${res.failed} senders failed to connect: ${res.firstError}`);
-    await s.addReceivers(receivers);
-    return s;
+    try {
+      const res = await s.sender.call("connect", {
+        target: target.name,
+        base: target.base,
+        room,
+        users: await target.users("s", senders),
+        count: senders,
+      });
+      if (res.connected !== senders) throw new Error(`${target.name}: ${res.failed} senders failed to connect: ${res.firstError}`);
+      await s.addReceivers(receivers);
+      return s;
+    } catch (err) {
+      await s.close();
+      throw err;
+    }
   }
 
   /** Opens `n` more receiving sockets, spread over the receiver processes. */
