@@ -6,6 +6,7 @@
  * Run by bench/run.mjs with an IPC channel: it reports `{ ready, port }` and answers `gc`
  * (it is started with --expose-gc so the memory bench can measure settled heaps).
  */
+import { obeyRunner } from "./control.mjs";
 import { buildMessage } from "./message.mjs";
 import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
@@ -59,12 +60,4 @@ http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
   else console.log(`raw ws server on ws://127.0.0.1:${port}`);
 });
 
-process.on("message", (msg) => {
-  if (msg?.cmd === "gc") {
-    globalThis.gc?.();
-    process.send?.({ gc: true });
-  } else if (msg?.cmd === "stop") {
-    process.exit(0);
-  }
-});
-process.on("disconnect", () => process.exit(0));
+obeyRunner();

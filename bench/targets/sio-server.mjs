@@ -7,6 +7,7 @@
  *
  * Run by bench/run.mjs with an IPC channel: it reports `{ ready, port }` and answers `gc`.
  */
+import { obeyRunner } from "./control.mjs";
 import { buildMessage } from "./message.mjs";
 import { createServer } from "node:http";
 import { Server } from "socket.io";
@@ -51,12 +52,4 @@ http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
   else console.log(`socket.io server on http://127.0.0.1:${port}`);
 });
 
-process.on("message", (msg) => {
-  if (msg?.cmd === "gc") {
-    globalThis.gc?.();
-    process.send?.({ gc: true });
-  } else if (msg?.cmd === "stop") {
-    process.exit(0);
-  }
-});
-process.on("disconnect", () => process.exit(0));
+obeyRunner();
