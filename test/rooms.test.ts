@@ -304,6 +304,9 @@ describe("the room list", () => {
     expect(mine.map((r) => r.id)).toEqual([dm.id, group.id]);
     expect(mine[0]).toMatchObject({ kind: "direct", title: friend, role: "member", unread: 1, lastMessage: { text: "hey" } });
     expect(mine[1]).toMatchObject({ kind: "group", title: "Book club", role: "member", unread: 3, lastMessage: { text: "chapter 3" } });
+    // Writing a message means having read up to it.
+    const theirs = (await (await call("GET", "/api/rooms", other!)).json()) as { rooms: RoomView[] };
+    expect(theirs.rooms.find((r) => r.id === group.id)).toMatchObject({ role: "admin", unread: 0 });
 
     expect((await call("POST", `/api/rooms/${group.id}/read`, me!, { seq: 2 })).status).toBe(204);
     await flush(group.id);

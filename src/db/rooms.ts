@@ -52,24 +52,28 @@ export async function deleteMember(d1: D1Database, roomId: string, userId: strin
     .where(and(eq(members.roomId, roomId), eq(members.userId, userId)));
 }
 
-/** Statements a flush adds to its batch: the room's newest message and members' read positions. */
+/**
+ * Statements a flush adds to its batch: the room's newest message, and members' read
+ * positions as one statement over a JSON list (a busy room flushes many at once). Plain D1
+ * statements, as the flush writes its rows that way (see `Archive.write`).
+ */
 export function progressStatements(d1: D1Database, roomId: string, last: Message | null, reads: { userId: string; seq: number }[]) {
-  const db = drizzle(d1);
-  const statements = [];
+  const statements: D1PreparedStatement[] = [];
   if (last) {
     statements.push(
-      db
-        .update(rooms)
-        .set({ lastSeq: last.seq, lastMessage: last, lastActivityAt: last.createdAt })
-        .where(and(eq(rooms.id, roomId), sql`${rooms.lastSeq} <= ${last.seq}`)),
+      d1
+        .prepare("UPDATE rooms SET last_seq = ?1, last_message = ?2, last_activity_at = ?3 WHERE id = ?4 AND last_seq <= ?1")
+        .bind(last.seq, JSON.stringify(last), last.createdAt, roomId),
     );
   }
-  for (const r of reads) {
+  if (reads.length > 0) {
     statements.push(
-      db
-        .update(members)
-        .set({ lastReadSeq: sql`max(${members.lastReadSeq}, ${r.seq})` })
-        .where(and(eq(members.roomId, roomId), eq(members.userId, r.userId))),
+      d1
+        .prepare(
+          `UPDATE members SET last_read_seq = max(last_read_seq, j.value ->> 1)
+           FROM json_each(?2) AS j WHERE members.room_id = ?1 AND members.user_id = j.value ->> 0`,
+        )
+        .bind(roomId, JSON.stringify(reads.map((r) => [r.userId, r.seq]))),
     );
   }
   return statements;

@@ -2,18 +2,19 @@
  * The room's view of D1: writing flushed batches and reading what the room no longer holds
  * locally. Writes are upserts by message id, so running the same flush twice is harmless.
  */
-import { and, between, asc, eq, sql } from "drizzle-orm";
+import { and, between, asc, eq } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
-import type { BatchItem } from "drizzle-orm/batch";
 import { progressStatements } from "../db/rooms";
 import { messages, type MessageRow } from "../db/schema";
 import type { Message } from "../protocol";
 import { toMessage, type DirtyRow } from "./store";
 
-/** D1 binds at most 100 parameters per statement. */
-const D1_MAX_PARAMS = 100;
-const COLUMNS_PER_ROW = 11;
-export const ROWS_PER_STATEMENT = Math.floor(D1_MAX_PARAMS / COLUMNS_PER_ROW);
+/**
+ * Rows go to D1 as one JSON parameter per statement, not as bound values (D1 binds at most
+ * 100 per statement, which would mean 9 rows each). A parameter may hold 2 MB; this many UTF-16
+ * units stay under that even if every one takes three bytes.
+ */
+export const MAX_JSON_PER_STATEMENT = 600_000;
 
 export class Archive {
   private readonly db: DrizzleD1Database;
@@ -28,38 +29,48 @@ export class Archive {
    */
   async write(roomId: string, rows: DirtyRow[], reads: { userId: string; seq: number }[]): Promise<void> {
     const newest = rows.reduce<DirtyRow | null>((a, r) => (a === null || r.seq > a.seq ? r : a), null);
-    const progress = progressStatements(this.d1, roomId, newest ? toMessage(roomId, newest) : null, reads);
-    const values = rows.map((r) => ({
-      id: r.id,
-      roomId,
-      seq: r.seq,
-      clientId: r.client_id,
-      authorId: r.author_id,
-      authorName: r.author_name,
-      text: r.text,
-      replyTo: r.reply_to ? JSON.parse(r.reply_to) : null,
-      createdAt: r.created_at,
-      editedAt: r.edited_at,
-      deletedAt: r.deleted_at,
-    }));
-    const statements: BatchItem<"sqlite">[] = [...progress];
-    for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
-      statements.push(
-        this.db
-          .insert(messages)
-          .values(values.slice(i, i + ROWS_PER_STATEMENT))
-          .onConflictDoUpdate({
-            target: messages.id,
-            set: {
-              text: sql`excluded.text`,
-              editedAt: sql`excluded.edited_at`,
-              deletedAt: sql`excluded.deleted_at`,
-            },
-          }),
-      );
+    const statements = progressStatements(this.d1, roomId, newest ? toMessage(roomId, newest) : null, reads);
+    let chunk: string[] = [];
+    let size = 0;
+    const upsert = () => {
+      if (chunk.length > 0) statements.push(this.upsert(roomId, `[${chunk.join(",")}]`));
+      chunk = [];
+      size = 0;
+    };
+    for (const r of rows) {
+      const json = JSON.stringify([
+        r.id,
+        r.seq,
+        r.client_id,
+        r.author_id,
+        r.author_name,
+        r.text,
+        r.reply_to,
+        r.created_at,
+        r.edited_at,
+        r.deleted_at,
+      ]);
+      if (size + json.length > MAX_JSON_PER_STATEMENT) upsert();
+      chunk.push(json);
+      size += json.length + 1;
     }
-    const [first, ...rest] = statements;
-    if (first) await this.db.batch([first, ...rest]);
+    upsert();
+    if (statements.length > 0) await this.d1.batch(statements);
+  }
+
+  /**
+   * Inserts or updates (by id) the rows of one JSON list of [id, seq, clientId, ...]. Plain D1,
+   * not the query builder: this is the flush's hot path, and drizzle builds per row.
+   */
+  private upsert(roomId: string, list: string): D1PreparedStatement {
+    return this.d1
+      .prepare(
+        `INSERT INTO messages (id, room_id, seq, client_id, author_id, author_name, text, reply_to, created_at, edited_at, deleted_at)
+         SELECT r ->> 0, ?1, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7, r ->> 8, r ->> 9
+         FROM (SELECT value AS r FROM json_each(?2)) WHERE true
+         ON CONFLICT (id) DO UPDATE SET text = excluded.text, edited_at = excluded.edited_at, deleted_at = excluded.deleted_at`,
+      )
+      .bind(roomId, list);
   }
 
   /** Messages with lo <= seq <= hi from D1, ascending. */

@@ -49,6 +49,7 @@ export class Flusher {
   /** Writes one batch of messages, with every pending read position. Returns the message count. */
   async flushOnce(roomId: string): Promise<number> {
     const rows = this.store.dirty(this.options.batchRows);
+    this.reads.settle(rows);
     const reads = this.reads.dirty();
     if (rows.length === 0 && reads.length === 0) return 0;
     await this.archive.write(roomId, rows, reads);

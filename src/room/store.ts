@@ -5,7 +5,10 @@
  */
 import type { Message, ReplyRef, UserRef } from "../protocol";
 
-/** How long a (author, clientId) pair is remembered for idempotent resends. */
+/**
+ * How long a (author, clientId) pair is remembered for idempotent resends. A held message
+ * answers for its own clientId; when the prune drops it, the pair moves to `client_ids`.
+ */
 export const CLIENT_ID_TTL_MS = 24 * 60 * 60 * 1000;
 
 const SCHEMA = `
@@ -24,6 +27,7 @@ CREATE TABLE IF NOT EXISTS messages (
   flushed_rev INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_dirty ON messages (seq) WHERE rev > flushed_rev;
+CREATE INDEX IF NOT EXISTS messages_client_id ON messages (author_id, client_id) WHERE client_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS client_ids (
   author_id TEXT NOT NULL,
   client_id TEXT NOT NULL,
@@ -84,7 +88,9 @@ export class MessageStore {
     private readonly sql = storage.sql,
   ) {
     sql.exec(SCHEMA);
-    this.lastSeqCache = Number(this.getMeta("lastSeq") ?? 0);
+    // `lastSeq` in meta is written by the prune, for a room whose newest rows it dropped.
+    const newest = sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM messages").one().seq ?? 0;
+    this.lastSeqCache = Math.max(newest, Number(this.getMeta("lastSeq") ?? 0));
   }
 
   get lastSeq(): number {
@@ -103,53 +109,59 @@ export class MessageStore {
   /** The seq an earlier send with this clientId got, if it is still remembered. */
   seqForClientId(authorId: string, clientId: string): number | null {
     const row = this.sql
-      .exec<{ seq: number }>("SELECT seq FROM client_ids WHERE author_id = ? AND client_id = ?", authorId, clientId)
+      .exec<{ seq: number }>(
+        `SELECT seq FROM messages WHERE author_id = ?1 AND client_id = ?2
+         UNION ALL SELECT seq FROM client_ids WHERE author_id = ?1 AND client_id = ?2 LIMIT 1`,
+        authorId,
+        clientId,
+      )
       .toArray()[0];
     return row?.seq ?? null;
   }
 
-  /** Assigns the next seq and writes the message, its clientId and lastSeq in one transaction. */
-  insert(roomId: string, input: NewMessage, now = new Date()): Message {
-    return this.storage.transactionSync(() => {
-      const seq = this.lastSeqCache + 1;
-      const row: Row = {
-        seq,
-        id: crypto.randomUUID(),
-        client_id: input.clientId,
-        author_id: input.author.id,
-        author_name: input.author.name,
-        text: input.text,
-        reply_to: input.replyTo ? JSON.stringify(input.replyTo) : null,
-        created_at: now.toISOString(),
-        edited_at: null,
-        deleted_at: null,
-      };
-      this.sql.exec(
-        `INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        row.seq,
-        row.id,
-        row.client_id,
-        row.author_id,
-        row.author_name,
-        row.text,
-        row.reply_to,
-        row.created_at,
-        row.edited_at,
-        row.deleted_at,
-      );
-      if (input.clientId !== null) {
+  /**
+   * Assigns the next seqs and writes the messages. A message is one statement (the clientId is
+   * a column; `lastSeq` follows from the rows), so a single send is one write; several are
+   * written in one transaction, all or none.
+   */
+  insertAll(roomId: string, inputs: NewMessage[], now = new Date()): Message[] {
+    const createdAt = now.toISOString();
+    const write = () =>
+      inputs.map((input, i) => {
+        const row: Row = {
+          seq: this.lastSeqCache + 1 + i,
+          id: crypto.randomUUID(),
+          client_id: input.clientId,
+          author_id: input.author.id,
+          author_name: input.author.name,
+          text: input.text,
+          reply_to: input.replyTo ? JSON.stringify(input.replyTo) : null,
+          created_at: createdAt,
+          edited_at: null,
+          deleted_at: null,
+        };
         this.sql.exec(
-          "INSERT INTO client_ids (author_id, client_id, seq, created_at) VALUES (?, ?, ?, ?)",
-          input.author.id,
-          input.clientId,
-          seq,
-          now.getTime(),
+          `INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          row.seq,
+          row.id,
+          row.client_id,
+          row.author_id,
+          row.author_name,
+          row.text,
+          row.reply_to,
+          row.created_at,
+          row.edited_at,
+          row.deleted_at,
         );
-      }
-      this.setMeta("lastSeq", String(seq));
-      this.lastSeqCache = seq;
-      return toMessage(roomId, row);
-    });
+        return toMessage(roomId, row);
+      });
+    const messages = inputs.length === 1 ? write() : this.storage.transactionSync(write);
+    this.lastSeqCache += messages.length;
+    return messages;
+  }
+
+  insert(roomId: string, input: NewMessage, now = new Date()): Message {
+    return this.insertAll(roomId, [input], now)[0]!;
   }
 
   /** The lowest seq still held locally (lastSeq + 1 when none is). */
@@ -199,16 +211,32 @@ export class MessageStore {
 
   /** Records that D1 holds these revisions; a row changed since keeps its newer revision dirty. */
   markFlushed(rows: Pick<DirtyRow, "seq" | "rev">[]): void {
-    this.storage.transactionSync(() => {
-      for (const r of rows) {
-        this.sql.exec("UPDATE messages SET flushed_rev = ? WHERE seq = ? AND flushed_rev < ?", r.rev, r.seq, r.rev);
-      }
-    });
+    if (rows.length === 0) return;
+    // One statement for the whole batch: [[seq, rev], ...] as a JSON parameter.
+    this.sql.exec(
+      `UPDATE messages SET flushed_rev = j.value ->> 1
+       FROM json_each(?) AS j WHERE messages.seq = j.value ->> 0 AND messages.flushed_rev < j.value ->> 1`,
+      JSON.stringify(rows.map((r) => [r.seq, r.rev])),
+    );
   }
 
-  /** Drops flushed rows beyond the newest `keep`, and clientIds past their lifetime. */
+  /**
+   * Drops flushed rows beyond the newest `keep` (their clientIds move to `client_ids` while
+   * still inside their lifetime) and clientIds past it.
+   */
   prune(keep: number, now = Date.now()): void {
-    this.sql.exec("DELETE FROM messages WHERE seq <= ? AND rev = flushed_rev", this.lastSeqCache - keep);
-    this.sql.exec("DELETE FROM client_ids WHERE created_at < ?", now - CLIENT_ID_TTL_MS);
+    const upTo = this.lastSeqCache - keep;
+    this.storage.transactionSync(() => {
+      this.setMeta("lastSeq", String(this.lastSeqCache));
+      this.sql.exec(
+        `INSERT OR IGNORE INTO client_ids (author_id, client_id, seq, created_at)
+         SELECT author_id, client_id, seq, CAST(round((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER)
+         FROM messages WHERE seq <= ? AND rev = flushed_rev AND client_id IS NOT NULL AND created_at >= ?`,
+        upTo,
+        new Date(now - CLIENT_ID_TTL_MS).toISOString(),
+      );
+      this.sql.exec("DELETE FROM messages WHERE seq <= ? AND rev = flushed_rev", upTo);
+      this.sql.exec("DELETE FROM client_ids WHERE created_at < ?", now - CLIENT_ID_TTL_MS);
+    });
   }
 }
