@@ -1,7 +1,10 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { Chat } from "../src/room/chat";
 import type { RoomParts } from "../src/room/parts";
 import { Room } from "../src/room/Room";
+import { MessageStore } from "../src/room/store";
+import { MessageWriter } from "../src/room/writer";
 import { api, connect, sendAndAck, tokenFor, uniqueRoom } from "./helpers";
 
 const stubOf = (room: string) => env.ROOM.get(env.ROOM.idFromName(room));
@@ -182,6 +185,117 @@ describe("flushing to D1", () => {
     expect(local).toBe(1000);
     await flushAll(room);
     expect(await d1Rows(room)).toHaveLength(1050);
+  });
+});
+
+describe("group writes", () => {
+  it("writes sends that arrive within 2 ms of a write together, in one transaction, in order", async () => {
+    const room = await uniqueRoom();
+    const result = await runInDurableObject(stubOf(room), async (_: Room, state) => {
+      const store = new MessageStore(state.storage);
+      const writes: number[] = [];
+      const insertAll = store.insertAll.bind(store);
+      store.insertAll = (roomId, inputs, now) => (writes.push(inputs.length), insertAll(roomId, inputs, now));
+      const writer = new MessageWriter(store);
+      const input = (n: number) => ({ clientId: `g-${n}`, author: { id: "alice", name: "Alice" }, text: `g${n}`, replyTo: null });
+      const first = writer.append(room, input(1));
+      // Written within the send's own event: a quiet room does not wait.
+      const afterFirst = [...writes];
+      const rest = [2, 3, 4].map((n) => writer.append(room, input(n)));
+      const messages = await Promise.all([first, ...rest]);
+      return { afterFirst, writes, seqs: messages.map((m) => m.seq), texts: messages.map((m) => m.text) };
+    });
+    expect(result.afterFirst).toEqual([1]);
+    expect(result.writes).toEqual([1, 3]);
+    expect(result.seqs).toEqual([1, 2, 3, 4]);
+    expect(result.texts).toEqual(["g1", "g2", "g3", "g4"]);
+  });
+
+  it("answers a resend that arrives before the first send is written with the same message, stored once", async () => {
+    const room = await uniqueRoom();
+    const alice = { id: "alice", name: "Alice", kind: "member" as const };
+    const results = await runInDurableObject(stubOf(room), async (instance: Room) => {
+      const chat = (instance as unknown as { chat: Chat }).chat;
+      await chat.post(room, alice, { clientId: "warm", text: "warm up" });
+      // Within 2 ms of that write: the send waits for its group, and the resend finds it there.
+      const sends = [chat.post(room, alice, { clientId: "twice", text: "once only" }), chat.post(room, alice, { clientId: "twice", text: "once only" })];
+      return Promise.all(sends);
+    });
+    const [first, again] = results.map((r) => (r.ok ? r.value : null));
+    expect(first?.created).toBe(true);
+    expect(again).toEqual({ message: first!.message, created: false });
+    const stored = await runInDurableObject(stubOf(room), (_: Room, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages WHERE client_id = 'twice'").one().n,
+    );
+    expect(stored).toBe(1);
+  });
+
+  it("acks nothing when the write fails, and takes the next send normally", async () => {
+    const room = await uniqueRoom();
+    await post(room, "before", "c0");
+    const outcome = await runInDurableObject(stubOf(room), async (instance: Room) => {
+      const { store, writer } = (instance as unknown as { p: RoomParts }).p;
+      const insertAll = store.insertAll;
+      store.insertAll = () => {
+        throw new Error("disk full");
+      };
+      const failed = await writer.append(room, { clientId: "lost", author: { id: "alice", name: "Alice" }, text: "x", replyTo: null }).then(
+        () => "written",
+        (err: Error) => err.message,
+      );
+      store.insertAll = insertAll;
+      return { failed, lastSeq: store.lastSeq };
+    });
+    expect(outcome).toEqual({ failed: "disk full", lastSeq: 1 });
+    expect((await post(room, "after", "c1")).seq).toBe(2);
+  });
+});
+
+describe("what outlives the local rows", () => {
+  it("answers a resent clientId with the first message after that message left the room's storage", async () => {
+    const room = await uniqueRoom();
+    const first = await post(room, "first words", "c-first");
+    await seed(room, 1000);
+    await flushAll(room);
+    const held = await runInDurableObject(stubOf(room), (_: Room, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages WHERE seq = 1").one().n,
+    );
+    expect(held).toBe(0);
+    const res = await api(`/api/rooms/${room}/messages`, {
+      method: "POST",
+      token: await tokenFor("alice"),
+      json: { clientId: "c-first", text: "first words" },
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { message: { id: string; seq: number } }).message).toMatchObject({ id: first.id, seq: 1 });
+    expect(await d1Rows(room)).toHaveLength(1001);
+  });
+
+  it("keeps counting seq after a restart when no message is held locally any more", async () => {
+    const room = await uniqueRoom();
+    await post(room, "one", "c1");
+    await post(room, "two", "c2");
+    await flushAll(room);
+    await runInDurableObject(stubOf(room), (instance: Room) => (instance as unknown as { p: RoomParts }).p.store.prune(0));
+    await evictDurableObject(stubOf(room));
+    expect((await post(room, "three", "c3")).seq).toBe(3);
+    expect((await d1Rows(room)).map((r) => r.seq)).toEqual([1, 2]);
+  });
+
+  it("flushes rows too large for one statement, and D1 gives back exactly what the room held", async () => {
+    const room = await uniqueRoom();
+    const token = await tokenFor("alice");
+    const long = (i: number) => `${i} ${"ü€😀 ".repeat(799)}`.slice(0, 4000);
+    const first = await post(room, long(1), "big-1");
+    await api(`/api/rooms/${room}/messages`, { method: "POST", token, json: { clientId: "reply", text: "re: 1", replyTo: first.id } });
+    for (let i = 2; i <= 200; i++) await post(room, long(i), `big-${i}`);
+    await api(`/api/rooms/${room}/messages/${first.id}`, { method: "PATCH", token, json: { text: "edited" } });
+    const page = async () => (await (await api(`/api/rooms/${room}/messages?limit=100&before=101`, { token })).json()) as { messages: unknown[] };
+    const before = await page();
+    await flushAll(room);
+    expect(await d1Rows(room)).toHaveLength(201);
+    await runInDurableObject(stubOf(room), (instance: Room) => (instance as unknown as { p: RoomParts }).p.store.prune(0));
+    expect(await page()).toEqual(before);
   });
 });
 

@@ -35,6 +35,7 @@ import { ReadPositions } from "./reads";
 import { Roster } from "./roster";
 import { MessageStore } from "./store";
 import { Typing } from "./typing";
+import { MessageWriter } from "./writer";
 
 export type { RoomResult } from "./parts";
 
@@ -56,6 +57,7 @@ export class Room extends DurableObject<Bindings> {
       env,
       config,
       store,
+      writer: new MessageWriter(store),
       archive,
       reads,
       connections,
@@ -128,6 +130,7 @@ export class Room extends DurableObject<Bindings> {
       return this.leave(ws);
     }
     await this.onFrame(ws, roomId, user, role, parsed.frame);
+    this.p.outbox.flushIfDue();
   }
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

@@ -20,8 +20,8 @@ export class Chat {
     const text = checkText(input.text, this.p.config.maxTextLength);
     if (!text.ok) return fail("bad_request", text.message);
 
-    const earlier = await this.earlierSend(roomId, user.id, input.clientId);
-    if (earlier) return ok({ message: earlier, created: false });
+    const earlier = this.earlierSend(roomId, user.id, input.clientId);
+    if (earlier) return ok({ message: await earlier, created: false });
 
     let replyTo: Message["replyTo"] = null;
     if (input.replyTo) {
@@ -33,20 +33,20 @@ export class Chat {
         excerpt: target.deletedAt ? "" : target.text.slice(0, EXCERPT_LENGTH),
       };
       // The lookup may have let a resend of the same clientId in first.
-      const raced = await this.earlierSend(roomId, user.id, input.clientId);
-      if (raced) return ok({ message: raced, created: false });
+      const raced = this.earlierSend(roomId, user.id, input.clientId);
+      if (raced) return ok({ message: await raced, created: false });
     }
 
+    // From the check above to the append nothing awaits, so no resend can slip in between.
     if (this.isDuplicate(user.id, text.text)) return fail("duplicate", "you sent the same text a moment ago");
 
-    const message = this.p.store.insert(roomId, {
+    const message = await this.p.writer.append(roomId, {
       clientId: input.clientId,
       author: { id: user.id, name: user.name },
       text: text.text,
       replyTo,
     });
-    // Writing a message means having read up to it.
-    this.p.reads.advance(user.id, message.seq);
+    this.p.reads.wrote(user.id, message.seq);
     this.p.flusher.schedule();
     if (this.p.typing.stop(user.id)) {
       this.p.outbox.broadcast({ type: "typing", userId: user.id, name: user.name, on: false }, this.notFrom(user.id));
@@ -110,10 +110,16 @@ export class Chat {
     return false;
   }
 
-  private async earlierSend(roomId: string, userId: string, clientId: string): Promise<Message | null> {
+  /**
+   * An earlier send with this clientId, still being written or stored. Found synchronously, so
+   * the caller can act on "there is none" before any other send runs.
+   */
+  private earlierSend(roomId: string, userId: string, clientId: string): Promise<Message> | null {
+    const pending = this.p.writer.pending(userId, clientId);
+    if (pending) return pending;
     const seq = this.p.store.seqForClientId(userId, clientId);
     if (seq === null) return null;
-    return (await this.p.history.range(roomId, seq, seq))[0] ?? null;
+    return this.p.history.range(roomId, seq, seq).then((found) => found[0]!);
   }
 
   private notFrom(userId: string) {

@@ -11,12 +11,14 @@ import type { Outbox } from "./outbox";
 import type { ReadPositions } from "./reads";
 import type { MessageStore } from "./store";
 import type { Typing } from "./typing";
+import type { MessageWriter } from "./writer";
 
 export interface RoomParts {
   ctx: DurableObjectState;
   env: Bindings;
   config: Config;
   store: MessageStore;
+  writer: MessageWriter;
   archive: Archive;
   history: History;
   flusher: Flusher;
