@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --quick] [-- --only fanout,roomsize,memory,history,flush] [-- --targets ours,do-min]
+ * npm run bench [-- --quick] [-- --only fanout,cpu,roomsize,memory,history,flush] [-- --targets ours,do-min]
  *
  * Runs the whole suite against local workerd (the Miniflare that wrangler itself uses) and
  * Node baselines, then writes bench/results/latest.md, latest.json and latest.svg.
@@ -29,7 +29,7 @@ const option = (name) => {
 };
 if (flag("help")) {
   console.log(
-    `usage: npm run bench [-- --quick] [--only fanout,roomsize,memory,history,flush] [--targets ${TARGETS.join(",")}]` +
+    `usage: npm run bench [-- --quick] [--only fanout,cpu,roomsize,memory,history,flush] [--targets ${TARGETS.join(",")}]` +
       " [--out <name>] [--ours-outbox <file>] [--before-outbox <file>|git:<rev>] [--configs 1x10,50x500] [--sizes 800,1600]" +
         " [--var NAME=value]",
   );
@@ -79,6 +79,7 @@ const FULL = {
     stepMs: 2500,
   },
   roomSize: { rate: 16, senders: 4, sizes: [100, 200, 400, 800, 1600, 3200], stepMs: 4000, refine: true },
+  cpu: { configs: [[1, 10], [10, 100], [50, 500]], rounds: 3, stepMs: 5000 },
   memory: { sizes: [1000, 5000], hibernateWaitMs: 15_000, freshServers: true, settleMs: 2500 },
   history: { sizes: [1_000, 100_000, 1_000_000], requests: 100, seedBatch: 100_000 },
   flush: { batches: [10, 100, 1000], rows: { 10: 2_000, 100: 10_000, 1000: 30_000 } },
@@ -99,18 +100,22 @@ const QUICK_CFG = {
     bisect: 0,
     stepMs: 1200,
   },
-  roomSize: { rate: 16, senders: 4, sizes: [500, 1500], stepMs: 1500 },
-  memory: { sizes: [1000], hibernateWaitMs: 0, freshServers: false, settleMs: 1000 },
+  roomSize: { rate: 16, senders: 4, sizes: [400, 1200], stepMs: 1200 },
+  // The quick run compares the Durable Object targets only (the CPU goal is about do-min).
+  cpu: { configs: [[10, 100]], rounds: 1, stepMs: 1200, targets: ["do-min", "do-sql", "ours"] },
+  memory: { sizes: [500], hibernateWaitMs: 0, freshServers: false, settleMs: 1000 },
   history: { sizes: [1_000, 100_000], requests: 20, seedBatch: 100_000 },
   flush: { batches: [10, 100, 1000], rows: { 10: 300, 100: 2_000, 1000: 4_000 } },
 };
 
 const cfg = structuredClone(QUICK ? QUICK_CFG : FULL);
 // Narrowing a run while working on one thing: --configs 10x100,50x500 --sizes 800,1600
-if (option("configs")) cfg.fanout.configs = option("configs").split(",").map((c) => c.split("x").map(Number));
-for (const [S, R] of cfg.fanout.configs) cfg.fanout.fixedRates[`${S}x${R}`] ??= FULL.fanout.fixedRates[`${S}x${R}`] ?? 10;
+if (option("configs")) cfg.fanout.configs = cfg.cpu.configs = option("configs").split(",").map((c) => c.split("x").map(Number));
+for (const [S, R] of [...cfg.fanout.configs, ...cfg.cpu.configs]) {
+  cfg.fanout.fixedRates[`${S}x${R}`] ??= FULL.fanout.fixedRates[`${S}x${R}`] ?? 10;
+}
 if (option("sizes")) cfg.roomSize.sizes = option("sizes").split(",").map(Number);
-const only = (option("only") ?? "fanout,roomsize,history,flush,memory").split(",");
+const only = (option("only") ?? "fanout,cpu,roomsize,history,flush,memory").split(",");
 const beforeOutboxArg = option("before-outbox");
 const targets = (option("targets") ?? [...TARGETS, ...(beforeOutboxArg ? OPTIONAL_TARGETS : [])].join(","))
   .split(",")
@@ -231,6 +236,7 @@ async function main() {
 
     const sections = [
       ["fanout", "fan-out", scenarios.fanout, "fanout"],
+      ["cpu", "CPU per delivery, interleaved", scenarios.cpuInterleaved, "cpu"],
       ["roomsize", "room size", scenarios.roomSize, "roomSize"],
       ["history", "history", scenarios.history, "history"],
       ["flush", "flush", scenarios.flush, "flush"],

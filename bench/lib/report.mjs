@@ -39,6 +39,7 @@ export function figures(results) {
     put(`fanout ${e.config} CPU µs/delivery at ${e.fixedRate} msg/s`, e.target, e.fixed?.cpuPerDeliveryUs);
     put(`fanout ${e.config} CPU µs/delivery at max`, e.target, e.max?.cpuPerDeliveryUs);
   }
+  for (const e of results.cpu ?? []) put(interleavedKey(e.config, e.rate), e.target, e.median);
   for (const e of results.roomSize ?? []) {
     put(`room size: largest room at ${e.rate} msg/s`, e.target, e.largest);
     const at = e.steps.filter((s) => s.valid && s.complete);
@@ -52,6 +53,8 @@ export function figures(results) {
   }
   return f;
 }
+
+const interleavedKey = (config, rate) => `fanout ${config} CPU µs/delivery at ${rate} msg/s, interleaved median`;
 
 // ---- Markdown ------------------------------------------------------------------------------
 
@@ -104,6 +107,7 @@ export function renderMarkdown(results, svgName) {
   if (results.fanout) out.push(...fanoutSection(results, f, targets));
   if (results.roomSize) out.push(...roomSizeSection(results, f));
   if (results.fanout || results.roomSize) out.push(...cpuSection(results, f, targets));
+  if (results.cpu) out.push(...interleavedSection(results, targets));
   if (results.memory) out.push(...memorySection(results, f));
   if (results.history) out.push(...historySection(results));
   if (results.flush) out.push(...flushSection(results));
@@ -113,7 +117,10 @@ export function renderMarkdown(results, svgName) {
 
 function goalLines(results, f) {
   const lines = [];
-  const cpuKeys = Object.keys(f).filter((k) => k.includes("CPU µs/delivery") && !k.endsWith("at max"));
+  // A fixed-rate fan-out point measured interleaved counts once, by its median of rounds.
+  const cpuKeys = Object.keys(f).filter(
+    (k) => k.includes("CPU µs/delivery") && !k.endsWith("at max") && !f[`${k}, interleaved median`],
+  );
   const cmp = cpuKeys
     .map((k) => ({ k, r: ratio(f[k].ours, f[k]["do-min"]) }))
     .filter((x) => x.r !== null);
@@ -251,6 +258,35 @@ function cpuSection(results, f, targets) {
   out.push(`| figure (µs) | ${targets.join(" | ")} |`);
   out.push(`|---|${targets.map(() => "---:").join("|")}|`);
   for (const k of keys) out.push(`| ${k.replace(": CPU µs/delivery", "").replace(" CPU µs/delivery", "")} | ${targets.map((t) => withBase(f[k], t, f[k][t])).join(" | ")} |`);
+  out.push("");
+  return out;
+}
+
+function interleavedSection(results, targets) {
+  const c = results.meta.config.cpu;
+  const out = ["## CPU per delivery, interleaved", ""];
+  out.push(
+    `Each fan-out at its fixed rate again, with every target's room open at once and the targets taking turns, ` +
+      `${c.rounds} round${c.rounds === 1 ? "" : "s"} of ${c.stepMs / 1000} s: a busy spell on the box falls on all of them alike. ` +
+      "Cells: the median µs of server CPU per delivery (every round in brackets). The goal line uses these medians " +
+      "for these points in place of the single fan-out step.",
+  );
+  out.push("");
+  out.push(`| fan-out at fixed rate | ${targets.join(" | ")} | ours / do-min | ours / do-sql |`);
+  out.push(`|---|${targets.map(() => "---:").join("|")}|---:|---:|`);
+  const configs = [...new Set(results.cpu.map((e) => `${e.config}@${e.rate}`))];
+  for (const cr of configs) {
+    const [config, rate] = cr.split("@");
+    const of = (t) => results.cpu.find((e) => e.config === config && String(e.rate) === rate && e.target === t);
+    const cells = targets.map((t) => {
+      const e = of(t);
+      if (!e) return "–";
+      if (e.error) return "error";
+      return `${num(e.median)} (${e.rounds.map((r) => (r.valid && r.complete ? num(r.cpuPerDeliveryUs) : "✗")).join(", ")})`;
+    });
+    const m = (t) => of(t)?.median ?? null;
+    out.push(`| ${config} at ${rate} msg/s | ${cells.join(" | ")} | ${fmtRatio(ratio(m("ours"), m("do-min")))} | ${fmtRatio(ratio(m("ours"), m("do-sql")))} |`);
+  }
   out.push("");
   return out;
 }

@@ -109,6 +109,53 @@ export async function fanout(ctx) {
   return out;
 }
 
+// ---- CPU per delivery, interleaved ------------------------------------------------------------
+
+/**
+ * CPU per delivery at each fan-out's fixed rate, with every target's room open at once and the
+ * targets taking turns round by round: a busy or quiet spell on this shared box then falls on
+ * all of them alike, and the median of the rounds is the figure. (A single fan-out step at a
+ * low rate moves by ±30 % from run to run.)
+ */
+export async function cpuInterleaved(ctx) {
+  const { cfg } = ctx;
+  const out = [];
+  for (const [S, R] of cfg.cpu.configs) {
+    const key = `${S}x${R}`;
+    const rate = cfg.fanout.fixedRates[key];
+    const open = [];
+    const targets = ctx.targets.filter((t) => !cfg.cpu.targets || cfg.cpu.targets.includes(t));
+    try {
+      for (const name of targets) {
+        const target = ctx.target(name);
+        const room = await target.prepareRoom(`cpu-${key}`, S);
+        const session = await Session.open(target, room, S, R);
+        await session.step(rate, cfg.warmupMs);
+        await session.settle();
+        const entry = { config: key, rate, target: name, rounds: [], median: null };
+        out.push(entry);
+        open.push({ name, session, entry });
+      }
+      for (let round = 1; round <= cfg.cpu.rounds; round++) {
+        for (const { name, session, entry } of open) {
+          const r = await attempt(ctx, session, rate, cfg.cpu.stepMs, `cpu ${key} ${name} round ${round}`);
+          entry.rounds.push({ cpuPerDeliveryUs: r.cpuPerDeliveryUs, valid: r.valid, complete: r.complete, p99: r.latency.p99 });
+        }
+      }
+      for (const { entry } of open) {
+        const values = entry.rounds.filter((x) => x.valid && x.complete).map((x) => x.cpuPerDeliveryUs);
+        entry.median = values.length ? values.sort((a, b) => a - b)[Math.floor(values.length / 2)] : null;
+      }
+    } catch (err) {
+      ctx.log(`  cpu ${key}: ERROR ${String(err?.message ?? err)}`);
+      for (const { entry } of open) entry.error = String(err?.message ?? err);
+    } finally {
+      for (const { session } of open) await session.close();
+    }
+  }
+  return out;
+}
+
 // ---- Room size -----------------------------------------------------------------------------
 
 export async function roomSize(ctx) {
