@@ -35,6 +35,9 @@ export interface OutboxOptions {
 export const defaultWindowMs = (sockets: number) =>
   sockets < 2 ? 0 : sockets < 20 ? 1 : Math.min(40, Math.ceil(sockets / 50));
 
+/** Rooms whose window is at most this (under about 50 sockets) flush from the handler. */
+export const HANDLER_FLUSH_MAX_WINDOW_MS = 1;
+
 /** The longest any window may be, whatever `windowMs` says. */
 export const MAX_WINDOW_MS = 40;
 
@@ -119,13 +122,17 @@ export class Outbox {
   }
 
   /**
-   * Sends the queue now if its window has passed. A handler calls this when it is done, so a
-   * quiet room's frames leave with the handler instead of on a timer (a timer is one more
-   * event for the runtime to run); the timer stays as the fallback for every other path.
+   * Sends the queue now if the room is small and its window has passed. A handler calls this
+   * when it is done, so a small room's frames leave with the handler instead of on a timer (the
+   * timer is one more event for the runtime, as costly as the flush itself in a room of ten).
+   * Larger rooms keep the timer: a busy room's timer fires late, and everything queued by then
+   * shares the send, which is what keeps a saturated room's batches growing. (Measured at 50×500:
+   * flushing from the handler cut messages per frame from ~3.8 to ~2.5 and the top rate by half.)
    */
   flushIfDue(): void {
     if (this.queue.length === 0) return;
-    if (Date.now() >= this.lastFlushAt + this.windowMs()) this.flush();
+    const window = this.windowMs();
+    if (window <= HANDLER_FLUSH_MAX_WINDOW_MS && Date.now() >= this.lastFlushAt + window) this.flush();
   }
 
   private windowMs(): number {
