@@ -11,6 +11,7 @@
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { cliArgs } from "./lib/args.mjs";
 import { buildWorkers } from "./lib/build.mjs";
 import { STATE_DIR } from "./lib/paths.mjs";
 import { applyMigrations, startWorkerd } from "./lib/servers.mjs";
@@ -18,23 +19,13 @@ import { Session } from "./lib/session.mjs";
 import { makeTarget } from "./lib/targets.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i < 0 ? dflt : args[i + 1];
-};
+const { option: opt, vars: withVars } = cliArgs();
 const targets = opt("targets", "do-min,do-sql,ours").split(",");
 const [senders, receivers] = opt("config", "1x10").split("x").map(Number);
 const rate = Number(opt("rate", 100));
 const seconds = Number(opt("seconds", 6));
 const rounds = Number(opt("rounds", 3));
-const vars = { DEV_MODE: "true" };
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === "--var" && args[i + 1]?.includes("=")) {
-    const [k, ...v] = args[i + 1].split("=");
-    vars[k] = v.join("=");
-  }
-}
+const vars = withVars({ DEV_MODE: "true" });
 if (targets.some((t) => !["do-min", "do-sql", "ours"].includes(t))) throw new Error("targets: do-min, do-sql, ours");
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

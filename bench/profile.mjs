@@ -15,6 +15,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import WebSocket from "ws";
+import { cliArgs } from "./lib/args.mjs";
 import { buildWorkers } from "./lib/build.mjs";
 import { RESULTS_DIR, STATE_DIR } from "./lib/paths.mjs";
 import { cpuSeconds } from "./lib/procstat.mjs";
@@ -23,11 +24,7 @@ import { Session } from "./lib/session.mjs";
 import { makeTarget } from "./lib/targets.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i < 0 ? dflt : args[i + 1];
-};
+const { option: opt } = cliArgs();
 const targetName = opt("target", "ours");
 const senders = Number(opt("senders", 10));
 const receivers = Number(opt("receivers", 100));

@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readdir, rm, writeFile, rename } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
+import { cliArgs } from "./lib/args.mjs";
 import { buildWorkers } from "./lib/build.mjs";
 import { BENCH_DIR, RESULTS_DIR, ROOT, STATE_DIR } from "./lib/paths.mjs";
 import { renderMarkdown, renderSvg } from "./lib/report.mjs";
@@ -20,13 +21,7 @@ import { OPTIONAL_TARGETS, TARGETS, makeTarget } from "./lib/targets.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(`--${name}`);
-const option = (name) => {
-  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i < 0) return null;
-  return args[i].includes("=") ? args[i].split("=")[1] : args[i + 1];
-};
+const { flag, option, vars: withVars } = cliArgs();
 if (flag("help")) {
   console.log(
     `usage: npm run bench [-- --quick] [--only fanout,cpu,roomsize,memory,history,flush] [--targets ${TARGETS.join(",")}]` +
@@ -43,16 +38,10 @@ const QUICK = flag("quick");
  * removed from the code: DEV_MODE for /api/auth/dev tokens. (The project has no per-user
  * message rate limit yet; when it gets one, raise it here by its variable.)
  */
-const VARS = {
+const VARS = withVars({
   DEV_MODE: "true",
-};
+});
 // Experiments: --var FLUSH_INTERVAL_MS=3600000 (repeatable), recorded in the results.
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === "--var" && args[i + 1]?.includes("=")) {
-    const [k, ...v] = args[i + 1].split("=");
-    VARS[k] = v.join("=");
-  }
-}
 
 const FULL = {
   retries: 3,
