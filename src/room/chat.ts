@@ -119,7 +119,11 @@ export class Chat {
     if (pending) return pending;
     const seq = this.p.store.seqForClientId(userId, clientId);
     if (seq === null) return null;
-    return this.p.history.range(roomId, seq, seq).then((found) => found[0]!);
+    return this.p.history.range(roomId, seq, seq).then((found) => {
+      // Rows leave the room only once they are in D1, so the message behind a known clientId exists.
+      if (!found[0]) throw new Error(`message ${seq} behind clientId ${clientId} is missing`);
+      return found[0];
+    });
   }
 
   private notFrom(userId: string) {
