@@ -39,10 +39,7 @@ const sessions = new Map();
 try {
   for (const name of targets) {
     const target = makeTarget(name, { workerd });
-    const room = await target.prepareRoom(`cpu-${senders}x${receivers}`, senders);
-    const session = await Session.open(target, room, senders, receivers);
-    await session.step(rate, 2000); // warm-up: JIT, caches
-    await session.settle();
+    const session = await Session.warm(target, `cpu-${senders}x${receivers}`, senders, receivers, rate, 2000);
     sessions.set(name, { session, cpu: [], p99: [] });
   }
   console.log(`${senders} × ${receivers} at ${rate} msg/s, ${seconds} s steps, ${rounds} rounds (µs of server CPU per delivery, p99 ms)`);

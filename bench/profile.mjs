@@ -107,10 +107,7 @@ async function main() {
   let inspector;
   try {
     const target = makeTarget(targetName, { workerd: w });
-    const room = await target.prepareRoom("profile", senders);
-    session = await Session.open(target, room, senders, receivers);
-    await session.step(Math.min(rate, 20), 1000);
-    await session.settle();
+    session = await Session.warm(target, "profile", senders, receivers, Math.min(rate, 20), 1000);
     inspector = await Inspector.open(port, targetName === "ours" ? "edge-chat" : "bench-do");
     await inspector.call("Profiler.enable");
     await inspector.call("Profiler.setSamplingInterval", { interval: 100 });

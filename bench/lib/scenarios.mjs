@@ -56,10 +56,7 @@ export async function fanout(ctx) {
       out.push(entry);
       let session;
       try {
-        const room = await target.prepareRoom(`fan-${key}`, S);
-        session = await Session.open(target, room, S, R);
-        await session.step(fixedRate, cfg.warmupMs); // warm-up (JIT, caches), not recorded
-        await session.settle();
+        session = await Session.warm(target, `fan-${key}`, S, R, fixedRate, cfg.warmupMs);
         const run = async (rate) => {
           const r = await measured(ctx, session, rate, cfg.fanout.stepMs, label);
           entry.steps.push(r);
@@ -128,10 +125,7 @@ export async function cpuInterleaved(ctx) {
     try {
       for (const name of targets) {
         const target = ctx.target(name);
-        const room = await target.prepareRoom(`cpu-${key}`, S);
-        const session = await Session.open(target, room, S, R);
-        await session.step(rate, cfg.warmupMs);
-        await session.settle();
+        const session = await Session.warm(target, `cpu-${key}`, S, R, rate, cfg.warmupMs);
         const entry = { config: key, rate, target: name, rounds: [], median: null };
         out.push(entry);
         open.push({ name, session, entry });
@@ -168,10 +162,7 @@ export async function roomSize(ctx) {
     out.push(entry);
     let session;
     try {
-      const room = await target.prepareRoom("size", senders);
-      session = await Session.open(target, room, senders, sizes[0]);
-      await session.step(rate, cfg.warmupMs);
-      await session.settle();
+      session = await Session.warm(target, "size", senders, sizes[0], rate, cfg.warmupMs);
       const grow = async (size) => {
         if (size > session.receiverCount) {
           const c = await session.addReceivers(size - session.receiverCount);

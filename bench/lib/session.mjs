@@ -38,6 +38,23 @@ export class Session {
     this.receiverCount = 0;
   }
 
+  /**
+   * A new room of the target with its sockets connected, after one unrecorded step at `rate`
+   * (JIT, caches) and once the server has gone quiet again: where every measurement starts.
+   */
+  static async warm(target, label, senders, receivers, rate, warmupMs) {
+    const room = await target.prepareRoom(label, senders);
+    const session = await Session.open(target, room, senders, receivers);
+    try {
+      await session.step(rate, warmupMs);
+      await session.settle();
+      return session;
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+  }
+
   static async open(target, room, senders, receivers) {
     const s = new Session(target, room);
     s.sender = new GenProcess(`${target.name}:senders`);
