@@ -100,11 +100,16 @@ const shortString = (max: number) => z.string().check(z.minLength(1), z.maxLengt
 /** Raw text as it arrives; `checkText` applies trimming and the configurable length limit. */
 const rawText = schema(() => z.string().check(z.maxLength(1_000_000)));
 
+export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
+
 export const sendInput = schema(() =>
   z.strictObject({
     clientId: clientIdSchema,
     text: rawText,
     replyTo: z.nullish(shortString(100)),
+    attachments: z.optional(
+      z.array(shortString(100)).check(z.maxLength(MAX_ATTACHMENTS_PER_MESSAGE, `at most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments`)),
+    ),
   }),
 );
 export type SendInput = z.infer<typeof sendInput>;
@@ -196,11 +201,19 @@ export interface Identity extends UserRef {
   kind: "member" | "visitor";
 }
 
+/**
+ * A quote of the message replied to, read from that message whenever the reply is read: an
+ * edit changes the excerpt, a delete empties it and sets `deleted`.
+ */
 export interface ReplyRef {
   id: string;
   author: UserRef;
   excerpt: string;
+  deleted?: boolean;
 }
+
+/** How long a quote's excerpt is. */
+export const EXCERPT_LENGTH = 140;
 
 export interface AttachmentRef {
   id: string;
@@ -208,6 +221,9 @@ export interface AttachmentRef {
   size: number;
   mimeType: string;
   url: string;
+  /** Images only: their size in pixels. */
+  width?: number;
+  height?: number;
 }
 
 export interface Message {
@@ -223,7 +239,13 @@ export interface Message {
   replyTo: ReplyRef | null;
   attachments: AttachmentRef[];
   reactions: Record<string, string[]>;
+  /** How many members other than the author have read it. */
+  readBy?: number;
+  /** Direct rooms only: how far the other person has got it. */
+  status?: DeliveryStatus;
 }
+
+export type DeliveryStatus = "sent" | "delivered" | "read";
 
 export type PresenceStatus = "online" | "away" | "offline";
 export interface OnlineUser extends UserRef {

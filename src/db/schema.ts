@@ -1,7 +1,7 @@
 /** The long-term store in D1. Migrations in migrations/ are generated from this file. */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { Message, ReplyRef } from "../protocol";
+import type { AttachmentRef } from "../protocol";
 
 export const users = sqliteTable("users", {
   id: text().primaryKey(),
@@ -11,7 +11,12 @@ export const users = sqliteTable("users", {
   updatedAt: text("updated_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`),
 });
 
-/** Written only by room flushes, idempotently by `id`; (room_id, seq) serves history pages. */
+/**
+ * Written only by room flushes, idempotently by `id`; (room_id, seq) serves history pages.
+ * `rev` is the room's revision of the row: a flush never replaces a newer revision with an
+ * older one. Replies keep only the id of what they quote; the quote is read from that row, so
+ * an edit or a delete changes every quote of it at once.
+ */
 export const messages = sqliteTable(
   "messages",
   {
@@ -22,10 +27,14 @@ export const messages = sqliteTable(
     authorId: text("author_id").notNull(),
     authorName: text("author_name").notNull(),
     text: text().notNull(),
-    replyTo: text("reply_to", { mode: "json" }).$type<ReplyRef>(),
+    replyToId: text("reply_to_id"),
     createdAt: text("created_at").notNull(),
     editedAt: text("edited_at"),
     deletedAt: text("deleted_at"),
+    /** `{ emoji: [userId, ...] }` */
+    reactions: text({ mode: "json" }).$type<Record<string, string[]>>(),
+    attachments: text({ mode: "json" }).$type<AttachmentRef[]>(),
+    rev: integer().notNull().default(1),
   },
   (t) => [
     uniqueIndex("messages_room_seq").on(t.roomId, t.seq),
@@ -42,7 +51,8 @@ export type Role = (typeof ROLES)[number];
 
 /**
  * One row per conversation. Written through by the room's Durable Object (the authority on
- * its own membership); `last_*` columns are brought up to date by each flush.
+ * its own membership); `last_seq` and `last_activity_at` are brought up to date by each flush; the room list reads
+ * the last message itself from `messages` by (id, last_seq), so it is never a stale copy.
  */
 export const rooms = sqliteTable(
   "rooms",
@@ -53,7 +63,6 @@ export const rooms = sqliteTable(
     createdBy: text("created_by"),
     createdAt: text("created_at").notNull(),
     lastSeq: integer("last_seq").notNull().default(0),
-    lastMessage: text("last_message", { mode: "json" }).$type<Message>(),
     /** When the room last had a message (or was created): the room list's order. */
     lastActivityAt: text("last_activity_at").notNull(),
   },
@@ -69,6 +78,37 @@ export const members = sqliteTable(
     joinedAt: text("joined_at").notNull(),
     /** The highest seq this member has read: unread = rooms.last_seq - last_read_seq. */
     lastReadSeq: integer("last_read_seq").notNull().default(0),
+    /** Set while the member has archived the room; a message newer than this brings it back. */
+    archivedAt: text("archived_at"),
   },
   (t) => [primaryKey({ columns: [t.roomId, t.userId] }), index("members_user").on(t.userId, t.roomId)],
 );
+
+/**
+ * Uploaded files (the bytes live in R2 under `id`). An upload belongs to its owner and the room
+ * it was uploaded to; a send claims it with its clientId, so a resend of that send claims it
+ * again. Uploads nobody claimed are removed after a day.
+ */
+export const attachments = sqliteTable(
+  "attachments",
+  {
+    id: text().primaryKey(),
+    roomId: text("room_id").notNull(),
+    ownerId: text("owner_id").notNull(),
+    name: text().notNull(),
+    size: integer().notNull(),
+    mimeType: text("mime_type").notNull(),
+    width: integer(),
+    height: integer(),
+    createdAt: text("created_at").notNull(),
+    /** The clientId of the send that references it; null while unclaimed. */
+    clientId: text("client_id"),
+    claimedAt: text("claimed_at"),
+  },
+  (t) => [
+    index("attachments_room").on(t.roomId),
+    index("attachments_unclaimed").on(t.createdAt).where(sql`client_id IS NULL`),
+  ],
+);
+
+export type AttachmentRow = typeof attachments.$inferSelect;

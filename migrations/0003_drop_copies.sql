@@ -1,0 +1,2 @@
+ALTER TABLE `messages` DROP COLUMN `reply_to`;--> statement-breakpoint
+ALTER TABLE `rooms` DROP COLUMN `last_message`;

@@ -1,0 +1,69 @@
+/**
+ * Messages as D1 holds them, turned into the contract's shape. Shared by the room's reads of
+ * what it no longer holds, search and the room list, so all three quote replies the same way:
+ * from the quoted row as it is now, never from a copy.
+ */
+import { EXCERPT_LENGTH, type AttachmentRef, type Message, type ReplyRef } from "../protocol";
+
+/** A message row with its quote's source columns (null when it quotes nothing or the row is gone). */
+export interface MessageWithQuote {
+  id: string;
+  room_id: string;
+  seq: number;
+  client_id: string | null;
+  author_id: string;
+  author_name: string;
+  text: string;
+  created_at: string;
+  edited_at: string | null;
+  deleted_at: string | null;
+  reactions: string | null;
+  attachments: string | null;
+  reply_to_id: string | null;
+  q_author_id: string | null;
+  q_author_name: string | null;
+  q_text: string | null;
+  q_deleted_at: string | null;
+}
+
+/** `SELECT … FROM messages m LEFT JOIN messages q` — append WHERE/ORDER on `m`. */
+export const SELECT_MESSAGES = `
+  SELECT m.id, m.room_id, m.seq, m.client_id, m.author_id, m.author_name, m.text, m.created_at,
+         m.edited_at, m.deleted_at, m.reactions, m.attachments, m.reply_to_id,
+         q.author_id AS q_author_id, q.author_name AS q_author_name, q.text AS q_text, q.deleted_at AS q_deleted_at
+  FROM messages m LEFT JOIN messages q ON q.id = m.reply_to_id`;
+
+/** The quote of a message, from the quoted message's current state (null: it no longer exists). */
+export function quoteOf(
+  id: string,
+  target: { author_id: string; author_name: string; text: string; deleted_at: string | null } | null,
+): ReplyRef {
+  if (target === null) return { id, author: { id: "", name: "" }, excerpt: "", deleted: true };
+  const author = { id: target.author_id, name: target.author_name };
+  return target.deleted_at ? { id, author, excerpt: "", deleted: true } : { id, author, excerpt: target.text.slice(0, EXCERPT_LENGTH) };
+}
+
+export function fromD1Row(r: MessageWithQuote): Message {
+  return {
+    id: r.id,
+    roomId: r.room_id,
+    seq: r.seq,
+    clientId: r.client_id,
+    author: { id: r.author_id, name: r.author_name },
+    text: r.text,
+    createdAt: r.created_at,
+    editedAt: r.edited_at,
+    deletedAt: r.deleted_at,
+    replyTo:
+      r.reply_to_id === null
+        ? null
+        : quoteOf(
+            r.reply_to_id,
+            r.q_author_id === null
+              ? null
+              : { author_id: r.q_author_id, author_name: r.q_author_name ?? "", text: r.q_text ?? "", deleted_at: r.q_deleted_at },
+          ),
+    attachments: r.attachments ? (JSON.parse(r.attachments) as AttachmentRef[]) : [],
+    reactions: r.reactions ? (JSON.parse(r.reactions) as Record<string, string[]>) : {},
+  };
+}
