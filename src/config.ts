@@ -9,6 +9,8 @@ export interface Config {
   flushIntervalMs: number;
   flushBatchRows: number;
   retainLocalMessages: number;
+  /** How long after sending its author may edit a message; 0: always. */
+  editWindowMs: number;
   /** User ids of the staff: visitors' rooms include them, and they run the community. */
   staff: string[];
 }
@@ -33,6 +35,7 @@ export function readConfig(env: Bindings): Config {
     flushIntervalMs: int(env.FLUSH_INTERVAL_MS, 2000),
     flushBatchRows: int(env.FLUSH_BATCH_ROWS, 500, 1),
     retainLocalMessages: int(env.RETAIN_LOCAL_MESSAGES, 1000),
+    editWindowMs: int(env.EDIT_WINDOW_S, 900) * 1000,
     staff: list(env.STAFF_USER_IDS),
   };
 }

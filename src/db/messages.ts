@@ -24,12 +24,13 @@ export interface MessageWithQuote {
   q_author_name: string | null;
   q_text: string | null;
   q_deleted_at: string | null;
+  rev: number;
 }
 
 /** `SELECT … FROM messages m LEFT JOIN messages q` — append WHERE/ORDER on `m`. */
 export const SELECT_MESSAGES = `
   SELECT m.id, m.room_id, m.seq, m.client_id, m.author_id, m.author_name, m.text, m.created_at,
-         m.edited_at, m.deleted_at, m.reactions, m.attachments, m.reply_to_id,
+         m.edited_at, m.deleted_at, m.reactions, m.attachments, m.reply_to_id, m.rev,
          q.author_id AS q_author_id, q.author_name AS q_author_name, q.text AS q_text, q.deleted_at AS q_deleted_at
   FROM messages m LEFT JOIN messages q ON q.id = m.reply_to_id`;
 

@@ -6,6 +6,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Message } from "../protocol";
+import { fromD1Row, type MessageWithQuote } from "./messages";
 import { members, rooms, users, type Role, type RoomKind } from "./schema";
 
 export interface RoomView {
@@ -53,30 +54,44 @@ export async function deleteMember(d1: D1Database, roomId: string, userId: strin
 }
 
 /**
- * Statements a flush adds to its batch: the room's newest message, and members' read
- * positions as one statement over a JSON list (a busy room flushes many at once). Plain D1
- * statements, as the flush writes its rows that way (see `Archive.write`).
+ * Statements a flush adds to its batch: the room's newest seq and activity time, and members'
+ * read positions. Plain D1 statements, as the flush writes its rows that way (see `Archive.write`).
  */
-export function progressStatements(d1: D1Database, roomId: string, last: Message | null, reads: { userId: string; seq: number }[]) {
+export function progressStatements(
+  d1: D1Database,
+  roomId: string,
+  last: { seq: number; createdAt: string } | null,
+  reads: { userId: string; seq: number }[],
+) {
   const statements: D1PreparedStatement[] = [];
   if (last) {
     statements.push(
       d1
-        .prepare("UPDATE rooms SET last_seq = ?1, last_message = ?2, last_activity_at = ?3 WHERE id = ?4 AND last_seq <= ?1")
-        .bind(last.seq, JSON.stringify(last), last.createdAt, roomId),
+        .prepare("UPDATE rooms SET last_seq = ?1, last_activity_at = ?2 WHERE id = ?3 AND last_seq < ?1")
+        .bind(last.seq, last.createdAt, roomId),
     );
   }
-  if (reads.length > 0) {
-    statements.push(
-      d1
-        .prepare(
-          `UPDATE members SET last_read_seq = max(last_read_seq, j.value ->> 1)
-           FROM json_each(?2) AS j WHERE members.room_id = ?1 AND members.user_id = j.value ->> 0`,
-        )
-        .bind(roomId, JSON.stringify(reads.map((r) => [r.userId, r.seq]))),
-    );
-  }
+  if (reads.length > 0) statements.push(readStatement(d1, roomId, reads));
   return statements;
+}
+
+/** Members' read positions as one statement over a JSON list (a busy room flushes many at once). */
+export function readStatement(d1: D1Database, roomId: string, reads: { userId: string; seq: number }[]) {
+  return d1
+    .prepare(
+      `UPDATE members SET last_read_seq = max(last_read_seq, j.value ->> 1)
+       FROM json_each(?2) AS j WHERE members.room_id = ?1 AND members.user_id = j.value ->> 0`,
+    )
+    .bind(roomId, JSON.stringify(reads.map((r) => [r.userId, r.seq])));
+}
+
+/** Archives the room for one member, or (at = null) brings it back. Returns whether they are a member. */
+export async function setArchived(d1: D1Database, roomId: string, userId: string, at: string | null): Promise<boolean> {
+  const result = await d1
+    .prepare("UPDATE members SET archived_at = ?3 WHERE room_id = ?1 AND user_id = ?2")
+    .bind(roomId, userId, at)
+    .run();
+  return result.meta.changes > 0;
 }
 
 export interface ListCursor {
@@ -84,32 +99,66 @@ export interface ListCursor {
   id: string;
 }
 
+// The last message is read from `messages` by (room, last_seq), so an edit or delete shows here
+// as soon as it is flushed; `q` is the row it quotes.
 const VIEW_SELECT = `
-  SELECT r.id, r.kind, r.title, m.role, r.last_message AS lastMessage, r.last_activity_at AS lastActivityAt,
+  SELECT r.id, r.kind, r.title, m.role, r.last_activity_at AS lastActivityAt,
          max(r.last_seq - m.last_read_seq, 0) AS unread,
          CASE WHEN r.kind = 'direct' THEN (
            SELECT u.name FROM members o JOIN users u ON u.id = o.user_id
            WHERE o.room_id = r.id AND o.user_id <> m.user_id LIMIT 1
-         ) END AS peerName
-  FROM members m JOIN rooms r ON r.id = m.room_id`;
+         ) END AS peerName,
+         lm.id AS lm_id, lm.seq AS lm_seq, lm.client_id AS lm_client_id, lm.author_id AS lm_author_id,
+         lm.author_name AS lm_author_name, lm.text AS lm_text, lm.created_at AS lm_created_at,
+         lm.edited_at AS lm_edited_at, lm.deleted_at AS lm_deleted_at, lm.reactions AS lm_reactions,
+         lm.attachments AS lm_attachments, lm.reply_to_id AS lm_reply_to_id, lm.rev AS lm_rev,
+         q.author_id AS q_author_id, q.author_name AS q_author_name, q.text AS q_text, q.deleted_at AS q_deleted_at
+  FROM members m JOIN rooms r ON r.id = m.room_id
+  LEFT JOIN messages lm ON lm.room_id = r.id AND lm.seq = r.last_seq
+  LEFT JOIN messages q ON q.id = lm.reply_to_id`;
 
-type ViewRow = Omit<RoomView, "lastMessage"> & { lastMessage: string | null; peerName: string | null };
+/** Archived rooms stay out of the list until a message newer than the archiving arrives. */
+const ARCHIVED = "(m.archived_at IS NOT NULL AND r.last_activity_at <= m.archived_at)";
 
-function toView({ peerName, lastMessage, ...r }: ViewRow): RoomView {
+type ViewRow = Omit<RoomView, "lastMessage"> & { peerName: string | null } & {
+  [K in keyof MessageWithQuote as K extends `q_${string}` ? K : `lm_${K}`]: MessageWithQuote[K] | null;
+};
+
+function toView(row: ViewRow): RoomView {
+  const { id, kind, title, role, unread, lastActivityAt, peerName } = row;
   return {
-    ...r,
+    id,
+    kind,
     // A direct room is titled with the other person's name.
-    title: r.kind === "direct" ? peerName : r.title,
-    lastMessage: lastMessage ? (JSON.parse(lastMessage) as Message) : null,
+    title: kind === "direct" ? peerName : title,
+    role,
+    lastMessage: row.lm_id === null ? null : fromD1Row(lastMessageRow(row)),
+    unread,
+    lastActivityAt,
   };
 }
 
+function lastMessageRow(row: ViewRow): MessageWithQuote {
+  const out: Record<string, unknown> = { room_id: row.id };
+  for (const [k, v] of Object.entries(row)) {
+    if (k.startsWith("lm_")) out[k.slice(3)] = v;
+    else if (k.startsWith("q_")) out[k] = v;
+  }
+  return out as unknown as MessageWithQuote;
+}
+
 /** The caller's rooms, newest activity first: one query however many rooms they have. */
-export async function listRooms(d1: D1Database, userId: string, limit: number, after?: ListCursor): Promise<RoomView[]> {
+export async function listRooms(
+  d1: D1Database,
+  userId: string,
+  limit: number,
+  after?: ListCursor,
+  archived = false,
+): Promise<RoomView[]> {
   const rows = await d1
     .prepare(
       `${VIEW_SELECT}
-       WHERE m.user_id = ?1 AND (?2 IS NULL OR (r.last_activity_at, r.id) < (?2, ?3))
+       WHERE m.user_id = ?1 AND (?2 IS NULL OR (r.last_activity_at, r.id) < (?2, ?3)) AND ${archived ? "" : "NOT "}${ARCHIVED}
        ORDER BY r.last_activity_at DESC, r.id DESC
        LIMIT ?4`,
     )

@@ -30,6 +30,8 @@ import { readUpgrade } from "./handoff";
 import { History } from "./history";
 import { Membership, type Member } from "./membership";
 import { Outbox } from "./outbox";
+import { roomFiles } from "./files";
+import { Receipts } from "./receipts";
 import { fail, ok, type RoomParts, type RoomResult } from "./parts";
 import { ReadPositions } from "./reads";
 import { Roster } from "./roster";
@@ -52,6 +54,8 @@ export class Room extends DurableObject<Bindings> {
     const archive = new Archive(env.DB);
     const reads = new ReadPositions(ctx.storage.sql);
     const connections = new Connections(ctx);
+    const membership = new Membership(ctx.storage.sql, config.staff);
+    const receipts = new Receipts(reads, membership);
     this.p = {
       ctx,
       env,
@@ -60,8 +64,10 @@ export class Room extends DurableObject<Bindings> {
       writer: new MessageWriter(store),
       archive,
       reads,
+      receipts,
+      files: roomFiles(env),
       connections,
-      history: new History(store, archive),
+      history: new History(store, archive, receipts),
       flusher: new Flusher(ctx.storage, store, archive, reads, {
         intervalMs: config.flushIntervalMs,
         batchRows: config.flushBatchRows,
@@ -69,7 +75,7 @@ export class Room extends DurableObject<Bindings> {
       }),
       outbox: new Outbox({ sockets: () => connections.sockets() }),
       typing: new Typing((userId) => this.broadcastTyping(userId, false)),
-      membership: new Membership(ctx.storage.sql, config.staff),
+      membership,
     };
     this.chat = new Chat(this.p);
     this.roster = new Roster(this.p, (userId) => this.evict(userId));
@@ -105,6 +111,7 @@ export class Room extends DurableObject<Bindings> {
       recent,
     });
     if (before !== "online") this.broadcastPresence(upgrade.user, "online", (ws) => ws === server);
+    await this.delivered(roomId, upgrade.user.id, this.p.store.lastSeq);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -195,9 +202,23 @@ export class Room extends DurableObject<Bindings> {
     return access.ok ? this.chat.delete(roomId, user, access.value.role, id) : access;
   }
 
+  async reactToMessage(roomId: string, user: Identity, id: string, emoji: string, on: boolean) {
+    const access = this.access(roomId, user);
+    return access.ok ? this.chat.react(roomId, user, id, emoji, on) : access;
+  }
+
   async markRead(roomId: string, user: Identity, seq: number): Promise<RoomResult<{ seq: number }>> {
     const access = this.access(roomId, user);
-    return access.ok ? ok({ seq: this.chat.read(roomId, user, seq) }) : access;
+    return access.ok ? ok({ seq: await this.chat.read(roomId, user, seq) }) : access;
+  }
+
+  /** Who (other than its author) has read a message. Names are the caller's to look up. */
+  async getReaders(roomId: string, user: Identity, id: string): Promise<RoomResult<{ userIds: string[] }>> {
+    const access = this.access(roomId, user);
+    if (!access.ok) return access;
+    const message = await this.p.history.byId(roomId, id);
+    if (!message) return fail("not_found", "no such message in this room");
+    return ok({ userIds: this.p.reads.readers(message.seq, message.author.id) });
   }
 
   async getMessages(
@@ -238,11 +259,14 @@ export class Room extends DurableObject<Bindings> {
         return;
       }
       case "read":
-        this.chat.read(roomId, user, frame.seq);
+        await this.chat.read(roomId, user, frame.seq);
         return;
       case "sync": {
         const { messages, more } = await this.p.history.after(roomId, frame.after, SYNC_PAGE);
-        return outbox.sendTo(ws, { type: "sync", messages, more });
+        outbox.sendTo(ws, { type: "sync", messages, more });
+        const last = messages.at(-1);
+        if (last) await this.delivered(roomId, user.id, last.seq);
+        return;
       }
       case "typing":
         if (frame.on) {
@@ -261,8 +285,11 @@ export class Room extends DurableObject<Bindings> {
       }
       case "ping":
         return ws.send(PONG);
-      case "react":
-        return outbox.sendTo(ws, { type: "error", code: "bad_request", message: "reactions are not supported by this server yet" });
+      case "react": {
+        const result = await this.chat.react(roomId, user, frame.id, frame.emoji, frame.on);
+        if (!result.ok) outbox.sendTo(ws, { type: "error", code: result.code, message: result.message });
+        return;
+      }
     }
   }
 
@@ -274,6 +301,21 @@ export class Room extends DurableObject<Bindings> {
       const last = this.p.store.lastSeq;
       const recent = await this.p.history.range(roomId, last - RECENT_ON_WELCOME + 1, last);
       if (this.p.store.lastSeq === last) return recent;
+    }
+  }
+
+  /**
+   * In a direct room: messages up to `seq` reached the user. The other person's messages that
+   * this moves from `sent` to `delivered` (the newest of them) go out again as `updated`.
+   */
+  private async delivered(roomId: string, userId: string, seq: number): Promise<void> {
+    const peer = this.p.receipts.peerOf(userId);
+    if (peer === null) return;
+    const before = this.p.reads.deliveredTo(userId);
+    if (!this.p.reads.deliver(userId, seq) || seq <= before) return;
+    const changed = await this.p.history.range(roomId, Math.max(before + 1, seq - RECENT_ON_WELCOME + 1), seq);
+    for (const message of changed) {
+      if (message.author.id === peer && message.status === "delivered") this.p.outbox.broadcast({ type: "updated", message });
     }
   }
 

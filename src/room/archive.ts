@@ -1,13 +1,11 @@
 /**
  * The room's view of D1: writing flushed batches and reading what the room no longer holds
- * locally. Writes are upserts by message id, so running the same flush twice is harmless.
+ * locally. Writes are upserts by message id that never replace a newer revision with an older
+ * one, so running a flush twice, or two flushes in either order, leaves the newest version.
  */
-import { and, between, asc, eq } from "drizzle-orm";
-import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
-import { progressStatements } from "../db/rooms";
-import { messages, type MessageRow } from "../db/schema";
-import type { Message } from "../protocol";
-import { toMessage, type DirtyRow } from "./store";
+import { progressStatements, readStatement } from "../db/rooms";
+import { SELECT_MESSAGES, type MessageWithQuote } from "../db/messages";
+import type { DirtyRow, Row } from "./store";
 
 /**
  * Rows go to D1 as one JSON parameter per statement, not as bound values (D1 binds at most
@@ -16,20 +14,18 @@ import { toMessage, type DirtyRow } from "./store";
  */
 export const MAX_JSON_PER_STATEMENT = 600_000;
 
-export class Archive {
-  private readonly db: DrizzleD1Database;
+export type ArchivedRow = MessageWithQuote;
 
-  constructor(private readonly d1: D1Database) {
-    this.db = drizzle(d1);
-  }
+export class Archive {
+  constructor(private readonly d1: D1Database) {}
 
   /**
-   * Writes the rows, the room's newest message and members' read positions in one D1 batch
-   * (one transaction): all of it or none.
+   * Writes the rows, the room's progress and members' read positions in one D1 batch (one
+   * transaction): all of it or none.
    */
   async write(roomId: string, rows: DirtyRow[], reads: { userId: string; seq: number }[]): Promise<void> {
     const newest = rows.reduce<DirtyRow | null>((a, r) => (a === null || r.seq > a.seq ? r : a), null);
-    const statements = progressStatements(this.d1, roomId, newest ? toMessage(roomId, newest) : null, reads);
+    const statements: D1PreparedStatement[] = [];
     let chunk: string[] = [];
     let size = 0;
     const upsert = () => {
@@ -45,17 +41,27 @@ export class Archive {
         r.author_id,
         r.author_name,
         r.text,
-        r.reply_to,
+        r.reply_to_id,
         r.created_at,
         r.edited_at,
         r.deleted_at,
+        r.reactions,
+        r.attachments,
+        r.rev,
       ]);
       if (size + json.length > MAX_JSON_PER_STATEMENT) upsert();
       chunk.push(json);
       size += json.length + 1;
     }
     upsert();
+    // Progress after the rows: the room list reads the last message by (room, last_seq).
+    statements.push(...progressStatements(this.d1, roomId, newest && { seq: newest.seq, createdAt: newest.created_at }, reads));
     if (statements.length > 0) await this.d1.batch(statements);
+  }
+
+  /** Members' read positions alone, for a read that should reach the room list at once. */
+  async writeReads(roomId: string, reads: { userId: string; seq: number }[]): Promise<void> {
+    if (reads.length > 0) await readStatement(this.d1, roomId, reads).run();
   }
 
   /**
@@ -65,56 +71,43 @@ export class Archive {
   private upsert(roomId: string, list: string): D1PreparedStatement {
     return this.d1
       .prepare(
-        `INSERT INTO messages (id, room_id, seq, client_id, author_id, author_name, text, reply_to, created_at, edited_at, deleted_at)
-         SELECT r ->> 0, ?1, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7, r ->> 8, r ->> 9
+        `INSERT INTO messages (id, room_id, seq, client_id, author_id, author_name, text, reply_to_id, created_at, edited_at, deleted_at, reactions, attachments, rev)
+         SELECT r ->> 0, ?1, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7, r ->> 8, r ->> 9, r ->> 10, r ->> 11, r ->> 12
          FROM (SELECT value AS r FROM json_each(?2)) WHERE true
-         ON CONFLICT (id) DO UPDATE SET text = excluded.text, edited_at = excluded.edited_at, deleted_at = excluded.deleted_at`,
+         ON CONFLICT (id) DO UPDATE SET text = excluded.text, edited_at = excluded.edited_at, deleted_at = excluded.deleted_at,
+           reply_to_id = excluded.reply_to_id, reactions = excluded.reactions, attachments = excluded.attachments, rev = excluded.rev
+         WHERE excluded.rev > messages.rev`,
       )
       .bind(roomId, list);
   }
 
-  /** Messages with lo <= seq <= hi from D1, ascending. */
-  async range(roomId: string, lo: number, hi: number): Promise<Message[]> {
+  /** Messages with lo <= seq <= hi from D1, ascending, with their quotes' sources. */
+  async range(roomId: string, lo: number, hi: number): Promise<ArchivedRow[]> {
     if (hi < lo) return [];
-    const rows = await this.db
-      .select()
-      .from(messages)
-      .where(and(eq(messages.roomId, roomId), between(messages.seq, lo, hi)))
-      .orderBy(asc(messages.seq));
-    return rows.map(fromRow);
+    const { results } = await this.d1
+      .prepare(`${SELECT_MESSAGES} WHERE m.room_id = ? AND m.seq BETWEEN ? AND ? ORDER BY m.seq`)
+      .bind(roomId, lo, hi)
+      .all<ArchivedRow>();
+    return results;
   }
 
-  /** Changes a message the room no longer holds, directly in D1. */
-  async update(roomId: string, id: string, change: { text: string; editedAt?: string; deletedAt?: string }) {
-    const rows = await this.db
-      .update(messages)
-      .set({ text: change.text, ...(change.editedAt ? { editedAt: change.editedAt } : {}), ...(change.deletedAt ? { deletedAt: change.deletedAt } : {}) })
-      .where(and(eq(messages.roomId, roomId), eq(messages.id, id)))
-      .returning();
-    return rows[0] ? fromRow(rows[0]) : null;
+  async byId(roomId: string, id: string): Promise<ArchivedRow | null> {
+    return this.d1
+      .prepare(`${SELECT_MESSAGES} WHERE m.room_id = ? AND m.id = ?`)
+      .bind(roomId, id)
+      .first<ArchivedRow>();
   }
 
-  async byId(roomId: string, id: string): Promise<Message | null> {
-    const rows = await this.db
-      .select()
-      .from(messages)
-      .where(and(eq(messages.roomId, roomId), eq(messages.id, id)))
-      .limit(1);
-    return rows[0] ? fromRow(rows[0]) : null;
+  /** The rows these ids name in this room (the sources of quotes the room does not hold). */
+  async byIds(roomId: string, ids: string[]): Promise<Row[]> {
+    if (ids.length === 0) return [];
+    const { results } = await this.d1
+      .prepare(
+        `SELECT seq, id, client_id, author_id, author_name, text, reply_to_id, created_at, edited_at, deleted_at, reactions, attachments
+         FROM messages WHERE room_id = ? AND id IN (SELECT value FROM json_each(?))`,
+      )
+      .bind(roomId, JSON.stringify(ids))
+      .all<Row>();
+    return results;
   }
-}
-
-function fromRow(r: MessageRow): Message {
-  return toMessage(r.roomId, {
-    seq: r.seq,
-    id: r.id,
-    client_id: r.clientId,
-    author_id: r.authorId,
-    author_name: r.authorName,
-    text: r.text,
-    reply_to: r.replyTo ? JSON.stringify(r.replyTo) : null,
-    created_at: r.createdAt,
-    edited_at: r.editedAt,
-    deleted_at: r.deletedAt,
-  });
 }

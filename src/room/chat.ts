@@ -1,14 +1,23 @@
-/** Messages: sending, editing, deleting and read positions. Callers have checked membership. */
+/**
+ * Messages: sending, editing, deleting, reactions and read positions. Callers have checked
+ * membership. Every change to a message goes through `change`: the room's copy is changed in
+ * one synchronous step (so concurrent changes never lose each other), gets a new revision, and
+ * reaches D1 with the next flush.
+ */
 import type { Role } from "../db/schema";
-import { checkText, type Identity, type Message, type SendInput } from "../protocol";
+import { quoteOf } from "../db/messages";
+import { checkText, type AttachmentRef, type Identity, type Message, type SendInput } from "../protocol";
 import { fail, ok, type RoomParts, type RoomResult } from "./parts";
+import { react } from "./reactions";
 import { canDeleteMessage, canEditMessage } from "./rules";
+import { toMessage, type MessageChange } from "./store";
 
-const EXCERPT_LENGTH = 140;
 /** The same text from the same user within this window is refused as a duplicate. */
 export const DUPLICATE_WINDOW_MS = 10_000;
 /** How many recent texts per user the duplicate check remembers; older ones fall out. */
 const RECENT_TEXTS = 50;
+
+type Decide = (current: Message) => RoomResult<MessageChange | null>;
 
 export class Chat {
   /** Each user's texts of the last 10 s and when they were sent. In memory: a room that sleeps forgets. */
@@ -17,7 +26,9 @@ export class Chat {
   constructor(private readonly p: RoomParts) {}
 
   async post(roomId: string, user: Identity, input: SendInput): Promise<RoomResult<{ message: Message; created: boolean }>> {
-    const text = checkText(input.text, this.p.config.maxTextLength);
+    const withFiles = (input.attachments?.length ?? 0) > 0;
+    // A message may be files alone; otherwise it needs text.
+    const text = withFiles && input.text.trim() === "" ? ({ ok: true, text: "" } as const) : checkText(input.text, this.p.config.maxTextLength);
     if (!text.ok) return fail("bad_request", text.message);
 
     const earlier = this.earlierSend(roomId, user.id, input.clientId);
@@ -25,78 +36,120 @@ export class Chat {
 
     let replyTo: Message["replyTo"] = null;
     if (input.replyTo) {
-      const target = await this.p.history.byId(roomId, input.replyTo);
+      const target = await this.p.history.rowById(roomId, input.replyTo);
       if (!target) return fail("bad_request", "replyTo: no such message in this room");
-      replyTo = {
-        id: target.id,
-        author: target.author,
-        excerpt: target.deletedAt ? "" : target.text.slice(0, EXCERPT_LENGTH),
-      };
-      // The lookup may have let a resend of the same clientId in first.
-      const raced = this.earlierSend(roomId, user.id, input.clientId);
-      if (raced) return ok({ message: await raced, created: false });
+      replyTo = quoteOf(target.id, target);
     }
+    let attachments: AttachmentRef[] = [];
+    if (withFiles) {
+      const claimed = await this.p.files.claim(roomId, user.id, input.clientId, input.attachments!);
+      if (!claimed.ok) return claimed;
+      attachments = claimed.value;
+    }
+    // The awaits above may have let a resend of the same clientId in first.
+    const raced = (input.replyTo || withFiles) && this.earlierSend(roomId, user.id, input.clientId);
+    if (raced) return ok({ message: await raced, created: false });
 
     // From the check above to the append nothing awaits, so no resend can slip in between.
-    if (this.isDuplicate(user.id, text.text)) return fail("duplicate", "you sent the same text a moment ago");
+    if (text.text !== "" && this.isDuplicate(user.id, text.text)) return fail("duplicate", "you sent the same text a moment ago");
 
     const message = await this.p.writer.append(roomId, {
       clientId: input.clientId,
       author: { id: user.id, name: user.name },
       text: text.text,
       replyTo,
+      attachments,
     });
     this.p.reads.wrote(user.id, message.seq);
     this.p.flusher.schedule();
     if (this.p.typing.stop(user.id)) {
       this.p.outbox.broadcast({ type: "typing", userId: user.id, name: user.name, on: false }, this.notFrom(user.id));
     }
+    message.readBy = 0;
+    const peer = this.p.receipts.peerOf(user.id);
+    if (peer !== null) {
+      // Delivered when the other person has a socket here to receive the broadcast below.
+      if (this.p.connections.socketsOf(peer).length > 0) this.p.reads.deliver(peer, message.seq);
+      message.status = this.p.receipts.status(message.seq, peer);
+    }
     this.p.outbox.broadcast({ type: "message", message });
     return ok({ message, created: true });
   }
 
-  async edit(roomId: string, user: Identity, id: string, rawText: string): Promise<RoomResult<Message>> {
+  edit(roomId: string, user: Identity, id: string, rawText: string): Promise<RoomResult<Message>> {
     const text = checkText(rawText, this.p.config.maxTextLength);
-    if (!text.ok) return fail("bad_request", text.message);
-    const target = await this.p.history.byId(roomId, id);
-    if (!target) return fail("not_found", "no such message in this room");
-    if (!canEditMessage(target.author.id === user.id)) return fail("forbidden", "only the author may edit a message");
-    if (target.deletedAt) return fail("conflict", "a deleted message cannot be edited");
-    return this.change(roomId, target, { text: text.text, editedAt: new Date().toISOString() });
+    if (!text.ok) return Promise.resolve(fail("bad_request", text.message));
+    const windowMs = this.p.config.editWindowMs;
+    return this.change(roomId, id, (m) => {
+      if (!canEditMessage(m.author.id === user.id)) return fail("forbidden", "only the author may edit a message");
+      if (m.deletedAt) return fail("conflict", "a deleted message cannot be edited");
+      if (windowMs > 0 && Date.now() - Date.parse(m.createdAt) > windowMs) {
+        return fail("forbidden", `messages can be edited for ${Math.round(windowMs / 60_000)} minutes after sending`);
+      }
+      if (m.text === text.text) return ok(null);
+      return ok({ text: text.text, editedAt: new Date().toISOString() });
+    });
   }
 
+  /** Soft delete: the text, quote, reactions and files go; the seq stays. */
   async delete(roomId: string, user: Identity, role: Role, id: string): Promise<RoomResult<Message>> {
-    const target = await this.p.history.byId(roomId, id);
-    if (!target) return fail("not_found", "no such message in this room");
-    if (!canDeleteMessage(role, target.author.id === user.id)) {
-      return fail("forbidden", "only the author, a moderator or an admin may delete a message");
-    }
-    if (target.deletedAt) return ok(target);
-    return this.change(roomId, target, { text: "", deletedAt: new Date().toISOString() });
+    let files: AttachmentRef[] = [];
+    const result = await this.change(roomId, id, (m) => {
+      if (!canDeleteMessage(role, m.author.id === user.id)) {
+        return fail("forbidden", "only the author, a moderator or an admin may delete a message");
+      }
+      if (m.deletedAt) return ok(null);
+      files = m.attachments;
+      return ok({ text: "", deletedAt: new Date().toISOString(), reactions: {}, attachments: [], clearReply: true });
+    });
+    // The message no longer names them; the bytes go too (after the change is durable).
+    if (result.ok && files.length > 0) this.p.ctx.waitUntil(this.p.files.drop(files.map((f) => f.id)));
+    return result;
   }
 
-  /** Moves the user's read position forward and tells the room. */
-  read(roomId: string, user: Identity, seq: number): number {
+  react(roomId: string, user: Identity, id: string, emoji: string, on: boolean): Promise<RoomResult<Message>> {
+    return this.change(roomId, id, (m) => {
+      if (m.deletedAt) return fail("conflict", "a deleted message cannot be reacted to");
+      const next = react(m.reactions, user.id, emoji, on);
+      if (!next.ok) return fail(next.code, next.message);
+      return ok(next.changed ? { reactions: next.reactions } : null);
+    });
+  }
+
+  /**
+   * Moves the user's read position forward and tells the room once D1 has it too, so the
+   * room list's unread count follows at once. Reads arriving meanwhile share the next D1 write.
+   */
+  async read(roomId: string, user: Identity, seq: number): Promise<number> {
     const upTo = Math.min(seq, this.p.store.lastSeq);
     if (upTo > 0 && this.p.reads.advance(user.id, upTo)) {
-      this.p.flusher.schedule();
+      await this.p.flusher.pushReads(roomId);
       this.p.outbox.broadcast({ type: "read", userId: user.id, seq: upTo });
     }
     return this.p.reads.get(user.id);
   }
 
-  private async change(
-    roomId: string,
-    target: Message,
-    change: { text: string; editedAt?: string; deletedAt?: string },
-  ): Promise<RoomResult<Message>> {
-    // Held messages change locally and reach D1 with the next flush; older ones change in D1.
-    let updated = this.p.store.update(roomId, target.seq, change);
-    if (updated) this.p.flusher.schedule();
-    else updated = await this.p.archive.update(roomId, target.id, change);
-    if (!updated) return fail("not_found", "no such message in this room");
-    this.p.outbox.broadcast({ type: "updated", message: updated });
-    return ok(updated);
+  /**
+   * Applies a change decided on the message's current state. A message the room no longer
+   * holds is first adopted from D1; from reading the held row to writing it nothing awaits.
+   */
+  private async change(roomId: string, id: string, decide: Decide): Promise<RoomResult<Message>> {
+    if (this.p.store.byId(id) === null) {
+      const archived = await this.p.archive.byId(roomId, id);
+      if (!archived) return fail("not_found", "no such message in this room");
+      this.p.store.adopt(archived, archived.rev);
+    }
+    const row = this.p.store.byId(id)!;
+    const decision = decide(toMessage(roomId, row));
+    if (!decision.ok) return decision;
+    if (decision.value !== null) {
+      this.p.store.update(row.seq, decision.value);
+      this.p.flusher.schedule();
+    }
+    const message = await this.p.history.byId(roomId, id);
+    if (!message) return fail("not_found", "no such message in this room");
+    if (decision.value !== null) this.p.outbox.broadcast({ type: "updated", message });
+    return ok(message);
   }
 
   /** Whether the user sent this text within the window; if not, remembers it now. */

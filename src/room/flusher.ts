@@ -20,6 +20,9 @@ export interface FlusherOptions {
 export class Flusher {
   /** Whether an alarm is set; kept in memory so sends do not read storage to find out. */
   private scheduled = false;
+  /** The D1 write of read positions under way, and the one queued behind it. */
+  private readsInFlight: Promise<void> | null = null;
+  private readsQueued: Promise<void> | null = null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -56,6 +59,41 @@ export class Flusher {
     this.store.markFlushed(rows);
     this.reads.markFlushed(reads);
     return rows.length;
+  }
+
+  /**
+   * Writes pending read positions to D1 now, without waiting for the alarm: the room list's
+   * unread counts follow a read at once. At most one such write runs at a time; reads that
+   * arrive meanwhile all share the next one, so a burst of reads costs two D1 writes, not one
+   * each. Never throws: a failed write leaves the positions to the alarm's flush.
+   */
+  pushReads(roomId: string): Promise<void> {
+    if (this.readsQueued) return this.readsQueued;
+    if (!this.readsInFlight) return this.startReads(roomId);
+    this.readsQueued = this.readsInFlight.then(() => {
+      this.readsQueued = null;
+      return this.startReads(roomId);
+    });
+    return this.readsQueued;
+  }
+
+  private startReads(roomId: string): Promise<void> {
+    const write = (async () => {
+      const reads = this.reads.dirty();
+      if (reads.length === 0) return;
+      try {
+        await this.archive.writeReads(roomId, reads);
+        this.reads.markFlushed(reads);
+      } catch (err) {
+        console.error(`room ${roomId}: writing read positions failed; the next flush carries them`, err);
+        this.schedule();
+      }
+    })();
+    this.readsInFlight = write;
+    void write.then(() => {
+      if (this.readsInFlight === write) this.readsInFlight = null;
+    });
+    return write;
   }
 
   async onAlarm(roomId: string | null, retryCount: number): Promise<void> {

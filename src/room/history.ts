@@ -1,16 +1,22 @@
 /**
  * Reads over the room's messages. Seqs are contiguous, so any page is an exact seq range:
  * the part the room still holds comes from its own storage, anything older from D1 (rows
- * leave local storage only after they are in D1, so the two together are complete).
+ * leave local storage only after they are in D1, so the two together are complete). Rows the
+ * room adopted from D1 to change them are newer than D1's copy until flushed, so they win.
+ * Every message leaves here with its quote read from the quoted row as it is now, and with
+ * its receipts.
  */
+import { quoteOf } from "../db/messages";
 import type { Message } from "../protocol";
 import type { Archive } from "./archive";
-import type { MessageStore } from "./store";
+import type { Receipts } from "./receipts";
+import { toMessage, type MessageStore, type QuotedRow, type Row } from "./store";
 
 export class History {
   constructor(
     private readonly store: MessageStore,
     private readonly archive: Archive,
+    private readonly receipts: Receipts,
   ) {}
 
   async range(roomId: string, lo: number, hi: number): Promise<Message[]> {
@@ -18,8 +24,14 @@ export class History {
     hi = Math.min(hi, this.store.lastSeq);
     if (hi < lo) return [];
     const firstLocal = this.store.firstLocalSeq;
-    const older = lo < firstLocal ? await this.archive.range(roomId, lo, Math.min(hi, firstLocal - 1)) : [];
-    return older.concat(this.store.range(roomId, Math.max(lo, firstLocal), hi));
+    // Read what the room holds before awaiting D1: a prune meanwhile only drops flushed rows.
+    const held = this.store.range(Math.max(lo, firstLocal), hi);
+    if (lo >= firstLocal) return this.finish(roomId, held);
+    const upper = Math.min(hi, firstLocal - 1);
+    const adopted = this.store.adoptedIn(lo, upper);
+    const older: QuotedRow[] = await this.archive.range(roomId, lo, upper);
+    const newer = new Map(adopted.map((r) => [r.seq, r]));
+    return this.finish(roomId, older.map((r) => newer.get(r.seq) ?? { ...r, fromD1: true }).concat(held));
   }
 
   /** The page of up to `limit` messages before `before` (the newest page without it). */
@@ -38,6 +50,38 @@ export class History {
   }
 
   async byId(roomId: string, id: string): Promise<Message | null> {
-    return this.store.byId(roomId, id) ?? (await this.archive.byId(roomId, id));
+    const row = await this.rowById(roomId, id);
+    return row ? (await this.finish(roomId, [row]))[0]! : null;
+  }
+
+  /** The row of a message, held or from D1 (then with its D1 revision). */
+  async rowById(roomId: string, id: string): Promise<(QuotedRow & { rev?: number }) | null> {
+    return this.store.byId(id) ?? (await this.archive.byId(roomId, id));
+  }
+
+  /**
+   * Messages from rows. A quote comes from the quoted row the room holds, else from D1: the
+   * join D1 already did for rows read there, one lookup for held rows quoting older ones.
+   */
+  private async finish(roomId: string, rows: (QuotedRow & { fromD1?: boolean })[]): Promise<Message[]> {
+    const wanted = new Set<string>();
+    for (const r of rows) if (r.reply_to_id !== null && (r.fromD1 || r.q_author_id === null)) wanted.add(r.reply_to_id);
+    const sources = new Map<string, Row>();
+    if (wanted.size > 0) {
+      for (const r of this.store.byIds([...wanted])) sources.set(r.id, r);
+      const missing = [...wanted].filter((id) => !sources.has(id) && rows.some((r) => r.reply_to_id === id && !r.fromD1));
+      for (const r of await this.archive.byIds(roomId, missing)) sources.set(r.id, r);
+    }
+    return this.receipts.decorate(
+      rows.map((r) => {
+        if (r.reply_to_id === null) return toMessage(roomId, r);
+        const source =
+          sources.get(r.reply_to_id) ??
+          (r.q_author_id === null
+            ? null
+            : { author_id: r.q_author_id, author_name: r.q_author_name ?? "", text: r.q_text ?? "", deleted_at: r.q_deleted_at });
+        return toMessage(roomId, r, quoteOf(r.reply_to_id, source));
+      }),
+    );
   }
 }

@@ -1,7 +1,7 @@
 /** The pieces a Room is made of, shared by the modules that act on it. */
 import type { Config } from "../config";
 import type { Bindings } from "../env";
-import type { ErrorCode } from "../protocol";
+import type { AttachmentRef, ErrorCode } from "../protocol";
 import type { Archive } from "./archive";
 import type { Connections } from "./connections";
 import type { Flusher } from "./flusher";
@@ -9,6 +9,7 @@ import type { History } from "./history";
 import type { Membership } from "./membership";
 import type { Outbox } from "./outbox";
 import type { ReadPositions } from "./reads";
+import type { Receipts } from "./receipts";
 import type { MessageStore } from "./store";
 import type { Typing } from "./typing";
 import type { MessageWriter } from "./writer";
@@ -27,6 +28,16 @@ export interface RoomParts {
   typing: Typing;
   membership: Membership;
   reads: ReadPositions;
+  receipts: Receipts;
+  files: Files;
+}
+
+/** Uploaded files as the room uses them (`src/attachments/` keeps them). */
+export interface Files {
+  /** Claims uploads of this owner in this room for one send (again for a resend of it). */
+  claim(roomId: string, ownerId: string, clientId: string, ids: string[]): Promise<RoomResult<AttachmentRef[]>>;
+  /** Removes files a deleted message named. */
+  drop(ids: string[]): Promise<void>;
 }
 
 /** What room RPC methods return: errors travel as values, since thrown errors lose their code. */

@@ -60,6 +60,7 @@ export class Roster {
       }
       await deleteMember(this.p.env.DB, this.roomId(), targetId);
       this.p.membership.remove(targetId);
+      this.p.reads.forget(targetId);
       this.evict(targetId);
       return ok(null);
     });

@@ -3,7 +3,7 @@
  * then copied to D1 by the flusher. Rows carry a revision so a flush marks exactly the
  * version it wrote; recent rows stay after flushing so common reads never touch D1.
  */
-import type { Message, ReplyRef, UserRef } from "../protocol";
+import type { AttachmentRef, Message, ReplyRef, UserRef } from "../protocol";
 
 /**
  * How long a (author, clientId) pair is remembered for idempotent resends. A held message
@@ -19,10 +19,13 @@ CREATE TABLE IF NOT EXISTS messages (
   author_id TEXT NOT NULL,
   author_name TEXT NOT NULL,
   text TEXT NOT NULL,
-  reply_to TEXT,
+  reply_to_id TEXT,
   created_at TEXT NOT NULL,
   edited_at TEXT,
   deleted_at TEXT,
+  reactions TEXT,
+  attachments TEXT,
+  adopted INTEGER NOT NULL DEFAULT 0,
   rev INTEGER NOT NULL DEFAULT 1,
   flushed_rev INTEGER NOT NULL DEFAULT 0
 );
@@ -39,17 +42,34 @@ CREATE INDEX IF NOT EXISTS client_ids_age ON client_ids (created_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
 
-type Row = {
+/**
+ * Rooms created before quotes were read from the quoted row kept a copy of the quoted text in
+ * `reply_to`; keep only its id, and drop the copy (a deleted message's text must not survive).
+ */
+const MIGRATE_V2 = `
+ALTER TABLE messages ADD COLUMN reply_to_id TEXT;
+UPDATE messages SET reply_to_id = reply_to ->> '$.id' WHERE reply_to IS NOT NULL;
+ALTER TABLE messages DROP COLUMN reply_to;
+ALTER TABLE messages ADD COLUMN reactions TEXT;
+ALTER TABLE messages ADD COLUMN attachments TEXT;
+ALTER TABLE messages ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0;
+`;
+const STORE_VERSION = "2";
+
+/** A row as stored: the columns D1 has too, plus the flush's bookkeeping. */
+export type Row = {
   seq: number;
   id: string;
   client_id: string | null;
   author_id: string;
   author_name: string;
   text: string;
-  reply_to: string | null;
+  reply_to_id: string | null;
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
+  reactions: string | null;
+  attachments: string | null;
 };
 
 export type DirtyRow = Row & { rev: number };
@@ -58,10 +78,24 @@ export interface NewMessage {
   clientId: string | null;
   author: UserRef;
   text: string;
+  /** The message replied to, as it is now (its quote goes out with the new message). */
   replyTo: ReplyRef | null;
+  attachments?: AttachmentRef[];
 }
 
-export function toMessage(roomId: string, r: Row): Message {
+/** What an edit, delete or reaction sets on a message. */
+export interface MessageChange {
+  text?: string;
+  editedAt?: string;
+  deletedAt?: string;
+  reactions?: Record<string, string[]>;
+  attachments?: AttachmentRef[];
+  /** A delete also drops what the message quoted. */
+  clearReply?: boolean;
+}
+
+/** The message a row holds; its quote is filled in by the caller (`History`), which can reach D1. */
+export function toMessage(roomId: string, r: Row, replyTo: ReplyRef | null = null): Message {
   return {
     id: r.id,
     roomId,
@@ -72,13 +106,25 @@ export function toMessage(roomId: string, r: Row): Message {
     createdAt: r.created_at,
     editedAt: r.edited_at,
     deletedAt: r.deleted_at,
-    replyTo: r.reply_to ? (JSON.parse(r.reply_to) as ReplyRef) : null,
-    attachments: [],
-    reactions: {},
+    replyTo,
+    attachments: r.attachments ? (JSON.parse(r.attachments) as AttachmentRef[]) : [],
+    reactions: r.reactions ? (JSON.parse(r.reactions) as Record<string, string[]>) : {},
   };
 }
 
-const COLUMNS = "seq, id, client_id, author_id, author_name, text, reply_to, created_at, edited_at, deleted_at";
+const COLUMNS =
+  "seq, id, client_id, author_id, author_name, text, reply_to_id, created_at, edited_at, deleted_at, reactions, attachments";
+/** The same columns qualified, with the quoted row's, for reads that fill in quotes. */
+const QUOTED = `${COLUMNS.split(", ")
+  .map((c) => `m.${c}`)
+  .join(", ")}, q.author_id AS q_author_id, q.author_name AS q_author_name, q.text AS q_text, q.deleted_at AS q_deleted_at`;
+
+export type QuotedRow = Row & {
+  q_author_id: string | null;
+  q_author_name: string | null;
+  q_text: string | null;
+  q_deleted_at: string | null;
+};
 
 export class MessageStore {
   private lastSeqCache: number;
@@ -87,7 +133,15 @@ export class MessageStore {
     private readonly storage: DurableObjectStorage,
     private readonly sql = storage.sql,
   ) {
+    const existed = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'").toArray().length > 0;
     sql.exec(SCHEMA);
+    if (!existed) this.setMeta("storeVersion", STORE_VERSION);
+    else if (this.getMeta("storeVersion") !== STORE_VERSION) {
+      storage.transactionSync(() => {
+        sql.exec(MIGRATE_V2);
+        this.setMeta("storeVersion", STORE_VERSION);
+      });
+    }
     // `lastSeq` in meta is written by the prune, for a room whose newest rows it dropped.
     const newest = sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM messages").one().seq ?? 0;
     this.lastSeqCache = Math.max(newest, Number(this.getMeta("lastSeq") ?? 0));
@@ -128,6 +182,7 @@ export class MessageStore {
     const createdAt = now.toISOString();
     const write = () =>
       inputs.map((input, i) => {
+        const attachments = input.attachments?.length ? JSON.stringify(input.attachments) : null;
         const row: Row = {
           seq: this.lastSeqCache + 1 + i,
           id: crypto.randomUUID(),
@@ -135,25 +190,27 @@ export class MessageStore {
           author_id: input.author.id,
           author_name: input.author.name,
           text: input.text,
-          reply_to: input.replyTo ? JSON.stringify(input.replyTo) : null,
+          reply_to_id: input.replyTo?.id ?? null,
           created_at: createdAt,
           edited_at: null,
           deleted_at: null,
+          reactions: null,
+          attachments,
         };
         this.sql.exec(
-          `INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO messages (seq, id, client_id, author_id, author_name, text, reply_to_id, created_at, attachments)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           row.seq,
           row.id,
           row.client_id,
           row.author_id,
           row.author_name,
           row.text,
-          row.reply_to,
+          row.reply_to_id,
           row.created_at,
-          row.edited_at,
-          row.deleted_at,
+          row.attachments,
         );
-        return toMessage(roomId, row);
+        return toMessage(roomId, row, input.replyTo);
       });
     const messages = inputs.length === 1 ? write() : this.storage.transactionSync(write);
     this.lastSeqCache += messages.length;
@@ -164,38 +221,96 @@ export class MessageStore {
     return this.insertAll(roomId, [input], now)[0]!;
   }
 
-  /** The lowest seq still held locally (lastSeq + 1 when none is). */
+  /**
+   * The lowest seq of the contiguous run the room holds (lastSeq + 1 when it holds none).
+   * Older rows it holds were adopted from D1 to be changed, and stand alone.
+   */
   get firstLocalSeq(): number {
-    const row = this.sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM messages").one();
+    const row = this.sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM messages WHERE adopted = 0").one();
     return row.seq ?? this.lastSeqCache + 1;
   }
 
-  /** Messages with lo <= seq <= hi that are held locally, ascending. */
-  range(roomId: string, lo: number, hi: number): Message[] {
+  /** Rows with lo <= seq <= hi held locally, ascending, with their quoted rows where held too. */
+  range(lo: number, hi: number): QuotedRow[] {
     return this.sql
-      .exec<Row>(`SELECT ${COLUMNS} FROM messages WHERE seq BETWEEN ? AND ? ORDER BY seq`, lo, hi)
-      .toArray()
-      .map((r) => toMessage(roomId, r));
-  }
-
-  byId(roomId: string, id: string): Message | null {
-    const row = this.sql.exec<Row>(`SELECT ${COLUMNS} FROM messages WHERE id = ?`, id).toArray()[0];
-    return row ? toMessage(roomId, row) : null;
-  }
-
-  /** Changes a held message (edit or delete); the new revision is flushed like a new row. */
-  update(roomId: string, seq: number, change: { text: string; editedAt?: string; deletedAt?: string }): Message | null {
-    const row = this.sql
-      .exec<Row>(
-        `UPDATE messages SET text = ?, edited_at = coalesce(?, edited_at), deleted_at = coalesce(?, deleted_at), rev = rev + 1
-         WHERE seq = ? RETURNING ${COLUMNS}`,
-        change.text,
-        change.editedAt ?? null,
-        change.deletedAt ?? null,
-        seq,
+      .exec<QuotedRow>(
+        `SELECT ${QUOTED} FROM messages m LEFT JOIN messages q ON q.id = m.reply_to_id
+         WHERE m.seq BETWEEN ? AND ? ORDER BY m.seq`,
+        lo,
+        hi,
       )
-      .toArray()[0];
-    return row ? toMessage(roomId, row) : null;
+      .toArray();
+  }
+
+  /** Adopted rows (changed copies of rows D1 holds) with lo <= seq <= hi. */
+  adoptedIn(lo: number, hi: number): QuotedRow[] {
+    return this.sql
+      .exec<QuotedRow>(
+        `SELECT ${QUOTED} FROM messages m LEFT JOIN messages q ON q.id = m.reply_to_id
+         WHERE m.adopted = 1 AND m.seq BETWEEN ? AND ? ORDER BY m.seq`,
+        lo,
+        hi,
+      )
+      .toArray();
+  }
+
+  byId(id: string): QuotedRow | null {
+    return (
+      this.sql
+        .exec<QuotedRow>(`SELECT ${QUOTED} FROM messages m LEFT JOIN messages q ON q.id = m.reply_to_id WHERE m.id = ?`, id)
+        .toArray()[0] ?? null
+    );
+  }
+
+  /** Held rows among these ids (quote sources for messages read from D1). */
+  byIds(ids: string[]): Row[] {
+    if (ids.length === 0) return [];
+    return this.sql
+      .exec<Row>(`SELECT ${COLUMNS} FROM messages WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids))
+      .toArray();
+  }
+
+  /**
+   * Takes in a row the room no longer holds, so a change to it goes through the same revisions
+   * and flush as any other. It starts at D1's revision, as flushed.
+   */
+  adopt(row: Row, rev: number): void {
+    this.sql.exec(
+      `INSERT OR IGNORE INTO messages (${COLUMNS}, adopted, rev, flushed_rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+      row.seq,
+      row.id,
+      row.client_id,
+      row.author_id,
+      row.author_name,
+      row.text,
+      row.reply_to_id,
+      row.created_at,
+      row.edited_at,
+      row.deleted_at,
+      row.reactions,
+      row.attachments,
+      rev,
+      rev,
+    );
+  }
+
+  /** Changes a held message (edit, delete, reaction); the new revision is flushed like a new row. */
+  update(seq: number, change: MessageChange): void {
+    this.sql.exec(
+      `UPDATE messages SET text = coalesce(?1, text), edited_at = coalesce(?2, edited_at), deleted_at = coalesce(?3, deleted_at),
+         reactions = CASE WHEN ?4 IS NULL THEN reactions WHEN ?4 = '{}' THEN NULL ELSE ?4 END,
+         attachments = CASE WHEN ?5 IS NULL THEN attachments WHEN ?5 = '[]' THEN NULL ELSE ?5 END,
+         reply_to_id = CASE WHEN ?6 THEN NULL ELSE reply_to_id END,
+         rev = rev + 1
+       WHERE seq = ?7`,
+      change.text ?? null,
+      change.editedAt ?? null,
+      change.deletedAt ?? null,
+      change.reactions ? JSON.stringify(change.reactions) : null,
+      change.attachments ? JSON.stringify(change.attachments) : null,
+      change.clearReply ? 1 : 0,
+      seq,
+    );
   }
 
   /** Rows whose current revision is not in D1 yet, oldest first. */
@@ -222,7 +337,7 @@ export class MessageStore {
 
   /**
    * Drops flushed rows beyond the newest `keep` (their clientIds move to `client_ids` while
-   * still inside their lifetime) and clientIds past it.
+   * still inside their lifetime) and clientIds past it. Adopted rows go once flushed.
    */
   prune(keep: number, now = Date.now()): void {
     const upTo = this.lastSeqCache - keep;
@@ -231,11 +346,11 @@ export class MessageStore {
       this.sql.exec(
         `INSERT OR IGNORE INTO client_ids (author_id, client_id, seq, created_at)
          SELECT author_id, client_id, seq, CAST(round((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER)
-         FROM messages WHERE seq <= ? AND rev = flushed_rev AND client_id IS NOT NULL AND created_at >= ?`,
+         FROM messages WHERE seq <= ? AND rev = flushed_rev AND client_id IS NOT NULL AND created_at >= ? AND adopted = 0`,
         upTo,
         new Date(now - CLIENT_ID_TTL_MS).toISOString(),
       );
-      this.sql.exec("DELETE FROM messages WHERE seq <= ? AND rev = flushed_rev", upTo);
+      this.sql.exec("DELETE FROM messages WHERE (seq <= ? OR adopted = 1) AND rev = flushed_rev", upTo);
       this.sql.exec("DELETE FROM client_ids WHERE created_at < ?", now - CLIENT_ID_TTL_MS);
     });
   }

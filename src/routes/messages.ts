@@ -5,6 +5,7 @@ import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
 import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, sendInput } from "../protocol";
 import { positiveInt } from "../lib/params";
+import { findUsers } from "../db/users";
 
 const historyQuery = z.object({
   limit: positiveInt(HISTORY_MAX_LIMIT).optional(),
@@ -37,6 +38,30 @@ messages.delete("/:messageId", async (c) => {
   const roomId = c.req.param("roomId")!;
   const message = unwrap(await roomStub(c.env, roomId).deleteMessage(roomId, c.var.user, c.req.param("messageId")));
   return c.json({ message });
+});
+
+messages.put("/:messageId/reactions/:emoji", async (c) => {
+  const roomId = c.req.param("roomId")!;
+  const stub = roomStub(c.env, roomId);
+  const message = unwrap(await stub.reactToMessage(roomId, c.var.user, c.req.param("messageId"), c.req.param("emoji"), true));
+  return c.json({ message });
+});
+
+messages.delete("/:messageId/reactions/:emoji", async (c) => {
+  const roomId = c.req.param("roomId")!;
+  const stub = roomStub(c.env, roomId);
+  const message = unwrap(await stub.reactToMessage(roomId, c.var.user, c.req.param("messageId"), c.req.param("emoji"), false));
+  return c.json({ message });
+});
+
+messages.get("/:messageId/reads", async (c) => {
+  const roomId = c.req.param("roomId")!;
+  const { userIds } = unwrap(await roomStub(c.env, roomId).getReaders(roomId, c.var.user, c.req.param("messageId")));
+  const names = await findUsers(c.env.DB, userIds);
+  const readBy = userIds
+    .map((id) => ({ id, name: names.get(id)?.name ?? id }))
+    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  return c.json({ readBy });
 });
 
 export default messages;

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { listRooms, roomMembers, roomView, type ListCursor, type RoomView } from "../db/rooms";
+import { listRooms, roomMembers, roomView, setArchived, type ListCursor, type RoomView } from "../db/rooms";
 import { ROLES } from "../db/schema";
 import { findUsers } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
@@ -16,7 +16,11 @@ import messages from "./messages";
 const ROOM_LIST_DEFAULT = 50;
 const ROOM_LIST_MAX = 200;
 
-const listQuery = z.object({ limit: positiveInt(ROOM_LIST_MAX).optional(), cursor: z.string().max(400).optional() });
+const listQuery = z.object({
+  limit: positiveInt(ROOM_LIST_MAX).optional(),
+  cursor: z.string().max(400).optional(),
+  archived: z.enum(["true", "false"]).optional(),
+});
 const directBody = z.strictObject({ userId });
 const groupBody = z.strictObject({
   title: titleSchema,
@@ -32,8 +36,9 @@ rooms.use("/:roomId/*", validRoomId());
 rooms.route("/:roomId/messages", messages);
 
 rooms.get("/", zValidator("query", listQuery), async (c) => {
-  const { limit = ROOM_LIST_DEFAULT, cursor } = c.req.valid("query");
-  const page = await listRooms(c.env.DB, c.var.user.id, limit + 1, cursor ? decodeCursor(cursor) : undefined);
+  const { limit = ROOM_LIST_DEFAULT, cursor, archived } = c.req.valid("query");
+  const after = cursor ? decodeCursor(cursor) : undefined;
+  const page = await listRooms(c.env.DB, c.var.user.id, limit + 1, after, archived === "true");
   const more = page.length > limit;
   const list = page.slice(0, limit);
   const last = list.at(-1);
@@ -108,6 +113,23 @@ rooms.delete("/:roomId/members/:userId", zValidator("query", z.object({ successo
 rooms.post("/:roomId/read", zValidator("json", z.strictObject({ seq: seqSchema })), async (c) => {
   const roomId = c.req.param("roomId");
   unwrap(await roomStub(c.env, roomId).markRead(roomId, c.var.user, c.req.valid("json").seq));
+  return c.body(null, 204);
+});
+
+// Archiving is the caller's own view of the room list, so it lives in D1 beside their membership.
+rooms.put("/:roomId/archive", async (c) => {
+  const roomId = c.req.param("roomId");
+  unwrap(await roomStub(c.env, roomId).access(roomId, c.var.user));
+  if (!(await setArchived(c.env.DB, roomId, c.var.user.id, new Date().toISOString()))) {
+    throw new ApiError("not_found", "no such room in your list");
+  }
+  return c.body(null, 204);
+});
+
+rooms.delete("/:roomId/archive", async (c) => {
+  const roomId = c.req.param("roomId");
+  unwrap(await roomStub(c.env, roomId).access(roomId, c.var.user));
+  if (!(await setArchived(c.env.DB, roomId, c.var.user.id, null))) throw new ApiError("not_found", "no such room in your list");
   return c.body(null, 204);
 });
 
