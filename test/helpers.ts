@@ -1,7 +1,8 @@
-import { SELF, env } from "cloudflare:test";
+import { SELF, env, runDurableObjectAlarm } from "cloudflare:test";
+import { expect } from "vitest";
 import { signToken } from "../src/lib/jwt";
 import { DEV_JWT_SECRET } from "../src/middleware/auth";
-import { unwrapFrame, type ServerFrame } from "../src/protocol";
+import { unwrapFrame, type Message, type ServerFrame } from "../src/protocol";
 
 export const BASE = "http://localhost";
 
@@ -157,3 +158,35 @@ export async function sendAndAck(socket: TestSocket, text: string, clientId = ne
   socket.send({ type: "send", clientId, text });
   return socket.next("ack", (a) => a.clientId === clientId);
 }
+
+// ---- REST as a given user, rooms, flushes ------------------------------------------------
+
+export type RoomView = { id: string; kind: string; title: string | null; role: string; lastMessage: Message | null; unread: number };
+
+export async function call(method: string, path: string, user: string | null, json?: unknown, kind: "member" | "visitor" = "member") {
+  const token = user === null ? undefined : await tokenFor(user, user, kind);
+  return api(path, { method, token, json });
+}
+
+export async function expectError(res: Response, status: number, code: string) {
+  expect(res.status).toBe(status);
+  expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+}
+
+/** Fresh user ids for one test, registered in D1 as members. */
+export async function people(...names: string[]) {
+  const ids = names.map((n) => uniqueId(n));
+  await ensureUsers(ids);
+  return ids;
+}
+
+export async function createGroup(admin: string, members: string[], title = "Team") {
+  const res = await call("POST", "/api/rooms/group", admin, { title, members });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { room: RoomView }).room;
+}
+
+export async function flush(roomId: string) {
+  while (await runDurableObjectAlarm(env.ROOM.get(env.ROOM.idFromName(roomId))));
+}
+

@@ -1,36 +1,22 @@
-import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../src/protocol";
-import { api, connect, ensureUsers, openSocket, sendAndAck, tokenFor, uniqueId, uniqueRoom } from "./helpers";
-
-type RoomView = { id: string; kind: string; title: string | null; role: string; lastMessage: Message | null; unread: number };
-
-async function call(method: string, path: string, user: string | null, json?: unknown, kind: "member" | "visitor" = "member") {
-  const token = user === null ? undefined : await tokenFor(user, user, kind);
-  return api(path, { method, token, json });
-}
-
-async function expectError(res: Response, status: number, code: string) {
-  expect(res.status).toBe(status);
-  expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
-}
-
-/** Fresh user ids for one test, registered in D1 as members. */
-async function people(...names: string[]) {
-  const ids = names.map((n) => uniqueId(n));
-  await ensureUsers(ids);
-  return ids;
-}
-
-async function createGroup(admin: string, members: string[], title = "Team") {
-  const res = await call("POST", "/api/rooms/group", admin, { title, members });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { room: RoomView }).room;
-}
-
-async function flush(roomId: string) {
-  while (await runDurableObjectAlarm(env.ROOM.get(env.ROOM.idFromName(roomId))));
-}
+import {
+  api,
+  call,
+  connect,
+  createGroup,
+  ensureUsers,
+  expectError,
+  flush,
+  people,
+  openSocket,
+  sendAndAck,
+  tokenFor,
+  uniqueId,
+  uniqueRoom,
+  type RoomView,
+} from "./helpers";
 
 describe("the community room", () => {
   it("lets every member in without an invitation", async () => {
