@@ -1,0 +1,145 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Message } from "../src/protocol";
+import type { Room } from "../src/room/Room";
+import type { RoomParts } from "../src/room/parts";
+import { call, connect, createGroup, expectError, flush, people, type RoomView } from "./helpers";
+
+const parts = (room: Room) => (room as unknown as { p: RoomParts }).p;
+
+async function post(roomId: string, user: string, text: string): Promise<Message> {
+  const res = await call("POST", `/api/rooms/${roomId}/messages`, user, { clientId: crypto.randomUUID(), text });
+  return ((await res.json()) as { message: Message }).message;
+}
+
+async function unread(roomId: string, user: string): Promise<number> {
+  const { rooms } = (await (await call("GET", "/api/rooms", user)).json()) as { rooms: RoomView[] };
+  return rooms.find((r) => r.id === roomId)!.unread;
+}
+
+async function history(roomId: string, user: string): Promise<Message[]> {
+  return ((await (await call("GET", `/api/rooms/${roomId}/messages`, user)).json()) as { messages: Message[] }).messages;
+}
+
+describe("read positions", () => {
+  it("move the room list's unread count at once, by REST and by socket", async () => {
+    const [a, b] = await people("a", "b");
+    const room = await createGroup(a!, [b!]);
+    for (let i = 1; i <= 3; i++) await post(room.id, a!, `news ${i}`);
+    await flush(room.id);
+    expect(await unread(room.id, b!)).toBe(3);
+    expect((await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: 2 })).status).toBe(204);
+    expect(await unread(room.id, b!)).toBe(1);
+    const { socket } = await connect(room.id, b!);
+    socket.send({ type: "read", seq: 3 });
+    await socket.next("read", (f) => f.userId === b && f.seq === 3);
+    expect(await unread(room.id, b!)).toBe(0);
+    socket.close();
+  });
+
+  it("only move forward, and a read behind or at the position broadcasts nothing", async () => {
+    const [a, b] = await people("a", "b");
+    const room = await createGroup(a!, [b!]);
+    for (let i = 1; i <= 3; i++) await post(room.id, a!, `m${i}`);
+    const watcher = await connect(room.id, a!);
+    await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: 3 });
+    await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: 1 });
+    await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: 3 });
+    // Reading past the end reads up to the last message.
+    await post(room.id, a!, "m4");
+    await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: 99 });
+    await watcher.socket.next("read", (f) => f.seq === 4);
+    expect(watcher.socket.all("read").filter((f) => f.userId === b).map((f) => f.seq)).toEqual([3, 4]);
+    await expectError(await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: -1 }), 400, "bad_request");
+    watcher.socket.close();
+  });
+
+  it("give every message a readBy count of the other members who reached it, and list them", async () => {
+    const [a, b, c, d] = await people("a", "b", "c", "d");
+    const room = await createGroup(a!, [b!, c!, d!]);
+    const m1 = await post(room.id, a!, "one");
+    const m2 = await post(room.id, a!, "two");
+    expect(m2.readBy).toBe(0);
+    await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: m2.seq });
+    await call("POST", `/api/rooms/${room.id}/read`, c!, { seq: m1.seq });
+    const [h1, h2] = await history(room.id, d!);
+    expect([h1!.readBy, h2!.readBy]).toEqual([2, 1]);
+    const res = await call("GET", `/api/rooms/${room.id}/messages/${m1.id}/reads`, d!);
+    const { readBy } = (await res.json()) as { readBy: { id: string; name: string }[] };
+    expect(readBy.map((u) => u.id).sort()).toEqual([b, c].sort());
+    expect(readBy[0]).toHaveProperty("name");
+    // A reply by c means c read up to it too.
+    await post(room.id, c!, "three");
+    expect((await history(room.id, d!)).find((m) => m.id === m2.id)!.readBy).toBe(2);
+    await expectError(await call("GET", `/api/rooms/${room.id}/messages/nope/reads`, d!), 404, "not_found");
+    const [outsider] = await people("outsider");
+    await expectError(await call("GET", `/api/rooms/${room.id}/messages/${m1.id}/reads`, outsider!), 403, "forbidden");
+  });
+
+  it("count no one twice and forget members who leave", async () => {
+    const [a, b, c] = await people("a", "b", "c");
+    const room = await createGroup(a!, [b!, c!]);
+    const m = await post(room.id, a!, "hello");
+    await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: m.seq });
+    await call("POST", `/api/rooms/${room.id}/read`, c!, { seq: m.seq });
+    expect((await history(room.id, a!))[0]!.readBy).toBe(2);
+    expect((await call("DELETE", `/api/rooms/${room.id}/members/${c}`, a!)).status).toBe(204);
+    expect((await history(room.id, a!))[0]!.readBy).toBe(1);
+  });
+
+  it("share D1 writes: a burst of reads from many members costs a few writes, not one each", async () => {
+    const users = await people(...Array.from({ length: 30 }, (_, i) => `reader${i}`));
+    const room = await createGroup(users[0]!, users.slice(1));
+    const m = await post(room.id, users[0]!, "read me");
+    const stub = env.ROOM.get(env.ROOM.idFromName(room.id));
+    const writes = await runInDurableObject(stub, async (r: Room) => {
+      const p = parts(r);
+      let count = 0;
+      const original = p.archive.writeReads.bind(p.archive);
+      p.archive.writeReads = (roomId, reads) => (count++, original(roomId, reads));
+      await Promise.all(users.slice(1).map((u) => r.markRead(room.id, { id: u, name: u, kind: "member" }, m.seq)));
+      p.archive.writeReads = original;
+      return count;
+    });
+    expect(writes).toBeGreaterThan(0);
+    expect(writes).toBeLessThanOrEqual(3);
+    const { results } = await env.DB.prepare("SELECT count(*) AS n FROM members WHERE room_id = ? AND last_read_seq = ?")
+      .bind(room.id, m.seq)
+      .all<{ n: number }>();
+    expect(results[0]!.n).toBe(29);
+  });
+});
+
+describe("delivery status in a direct room", () => {
+  it("goes sent, delivered (a socket of the other person got it), read", async () => {
+    const [a, b] = await people("a", "b");
+    const res = await call("POST", "/api/rooms/direct", a!, { userId: b });
+    const room = ((await res.json()) as { room: RoomView }).room;
+    const sent = await post(room.id, a!, "are you there?");
+    expect(sent.status).toBe("sent");
+    const alice = await connect(room.id, a!);
+    const bob = await connect(room.id, b!);
+    // Bob's socket received it on connect: Alice is told.
+    const delivered = await alice.socket.next("updated", (f) => f.message.id === sent.id);
+    expect(delivered.message.status).toBe("delivered");
+    // With Bob connected, a new message is delivered as it is sent.
+    alice.socket.send({ type: "send", clientId: "s-2", text: "ping" });
+    const live = await alice.socket.next("message", (f) => f.message.text === "ping");
+    expect(live.message.status).toBe("delivered");
+    bob.socket.send({ type: "read", seq: live.message.seq });
+    await alice.socket.next("read", (f) => f.userId === b);
+    const after = await history(room.id, a!);
+    expect(after.map((m) => m.status)).toEqual(["read", "read"]);
+    expect(after.map((m) => m.readBy)).toEqual([1, 1]);
+    alice.socket.close();
+    bob.socket.close();
+  });
+
+  it("is absent in group rooms", async () => {
+    const [a, b] = await people("a", "b");
+    const room = await createGroup(a!, [b!]);
+    const m = await post(room.id, a!, "hello group");
+    expect(m.status).toBeUndefined();
+    expect(m.readBy).toBe(0);
+  });
+});
