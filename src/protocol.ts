@@ -215,6 +215,23 @@ export interface ReplyRef {
 /** How long a quote's excerpt is. */
 export const EXCERPT_LENGTH = 140;
 
+/**
+ * The quote of message `id` given that message as it is now (null: it no longer exists). The
+ * server quotes this way, and a client that holds replies applies it on every `updated` frame
+ * of a quoted message, so its quotes change as the server's do.
+ */
+export function quoteOf(id: string, target: { author: UserRef; text: string; deletedAt: string | null } | null): ReplyRef {
+  if (target === null) return { id, author: { id: "", name: "" }, excerpt: "", deleted: true };
+  const author = { id: target.author.id, name: target.author.name };
+  return target.deletedAt ? { id, author, excerpt: "", deleted: true } : { id, author, excerpt: excerptOf(target.text) };
+}
+
+/** The start of a text, never cutting an emoji (or any surrogate pair) in half. */
+export function excerptOf(text: string): string {
+  const cut = text.slice(0, EXCERPT_LENGTH);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
 export interface AttachmentRef {
   id: string;
   name: string;

@@ -13,7 +13,8 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Message } from "../src/protocol";
+import { quoteOf, type Message } from "../src/protocol";
+import { isReactionEmoji } from "../src/room/reactions";
 import { api, connect, ensureUsers, openSocket, tokenFor, uniqueId, uniqueRoom, type TestSocket } from "./helpers";
 
 const FUZZ_SEED = 0x5eed_c4a7;
@@ -299,7 +300,7 @@ class FrameGenerator {
 
   next(): Generated {
     const rng = this.rng;
-    const kind = rng.int(16);
+    const kind = rng.int(19);
     switch (kind) {
       case 0:
         return { label: "random JSON", wire: JSON.stringify(randomJsonValue(rng)) ?? "null" };
@@ -415,10 +416,42 @@ class FrameGenerator {
         const m = rng.pick(earlier);
         return { label: "resend", wire: JSON.stringify({ type: "send", clientId: m.clientId, text: m.text }) };
       }
+      case 16:
+      case 17: {
+        // Reactions on real messages: valid, hostile and huge emoji, on and off.
+        const earlier = this.acked();
+        const id = earlier.length > 0 && rng.chance(0.9) ? rng.pick(earlier).id : rng.pick(["x", "", "__proto__"]);
+        const emoji = rng.pick<unknown>(REACTION_EMOJI);
+        return { label: "react", wire: JSON.stringify({ type: "react", id, emoji, on: rng.chance(0.7) }) };
+      }
+      case 18: {
+        const earlier = this.acked();
+        if (earlier.length === 0 || rng.chance(0.5)) return { label: "read", wire: JSON.stringify({ type: "read", seq: rng.pick([0, 1, 5, 10 ** 6]) }) };
+        return { label: "edit", wire: JSON.stringify({ type: "edit", id: rng.pick(earlier).id, text: this.text() }) };
+      }
       default:
         return { label: "send", wire: JSON.stringify(this.sendObject()) };
     }
   }
+}
+
+const REACTION_EMOJI: unknown[] = ["👍", "❤️", "👍🏽", "🇺🇸", ":tada:", ":nope:", "", "a", "👍👍", "<script>", "\u0000", "\uD800", "x".repeat(40), 5, null, "__proto__", "👨‍👩‍👧"];
+
+/** What a message's reactions may be: known emoji, at most 20 of them, a user on at most one. */
+function reactionsProblem(m: Message): string | null {
+  const entries = Object.entries(m.reactions ?? {});
+  if (entries.length > 20) return `${entries.length} distinct reactions`;
+  const users = new Set<string>();
+  for (const [emoji, who] of entries) {
+    if (!isReactionEmoji(emoji)) return `reaction ${JSON.stringify(emoji)} is not an emoji`;
+    if (!Array.isArray(who) || who.length === 0) return `reaction ${emoji} has no users`;
+    for (const u of who) {
+      if (users.has(u)) return `${u} reacted twice`;
+      users.add(u);
+    }
+  }
+  if (m.deletedAt !== null && entries.length > 0) return "a deleted message kept reactions";
+  return null;
 }
 
 // ---- Checks ---------------------------------------------------------------------------------
@@ -598,6 +631,7 @@ describe("hostile frames on the room socket", () => {
 
     const ackedIds = [...results.entries()].filter(([, o]) => o.ack).map(([cid]) => cid);
     expectContiguous(history);
+    for (const m of history) expect(reactionsProblem(m), `reactions of seq ${m.seq}`).toBeNull();
     expect(history.length).toBe(ackedIds.length);
     for (const m of history) {
       const v = verdicts.get(m.clientId!);
@@ -606,7 +640,7 @@ describe("hostile frames on the room socket", () => {
       expect(m.author.id).toBe("fuzzer");
       expect(storedTextProblem(m.text), `stored text of seq ${m.seq}: ${JSON.stringify(m.text.slice(0, 80))}`).toBeNull();
       expect(v?.kind, `stored message ${m.clientId} had verdict`).toMatch(/^(valid|ambiguous)$/);
-      if (v?.kind === "valid") {
+      if (v?.kind === "valid" && m.editedAt === null) {
         expect(m.text).toBe(v.text);
         if (v.replyTo !== null) expect(m.replyTo?.id).toBe(v.replyTo);
         else expect(m.replyTo).toBeNull();
@@ -614,9 +648,20 @@ describe("hostile frames on the room socket", () => {
       if (v?.kind === "ambiguous") expect(v.texts).toContain(m.text);
     }
 
-    // The fuzzing socket received every stored message once, equal to history.
+    // The fuzzing socket received every stored message once and every change to it: applied in
+    // order, they equal history.
     await socket.until(() => socket.all("message").length >= history.length, "every message frame");
-    expect(socket.all("message").map((f) => f.message)).toEqual(history);
+    // A change to a message also changes every quote of it, as clients show them.
+    const seen = new Map<string, Message>();
+    for (const f of socket.frames) {
+      if (f.type !== "message" && f.type !== "updated") continue;
+      seen.set(f.message.id, f.message);
+      if (f.type === "updated") {
+        for (const m of seen.values()) if (m.replyTo?.id === f.message.id) m.replyTo = quoteOf(f.message.id, f.message);
+      }
+    }
+    expect(socket.all("message").length).toBe(history.length);
+    expect([...seen.values()].sort((a, b) => a.seq - b.seq)).toEqual(history);
 
     // Nothing leaked onto Object.prototype, in the test isolate or in the room.
     const leaked = () => ["polluted", "isAdmin"].filter((k) => k in Object.prototype);
@@ -736,7 +781,7 @@ function otherRouteCase(rng: Rng, n: number, auth: Record<string, string>, authe
   const json = { ...auth, "content-type": "application/json" };
   const v = rooms.victim;
   const base = { label: "other", headers: json, route: "other" as const, expect: "either" as const };
-  const r = rng.int(12);
+  const r = rng.int(14);
   switch (r) {
     case 0: {
       const cursor = (value: string) => `?cursor=${encodeURIComponent(btoa(value).replace(/=+$/, ""))}`;
@@ -861,12 +906,42 @@ function otherRouteCase(rng: Rng, n: number, auth: Record<string, string>, authe
         },
       };
     }
+    case 12: {
+      const id = rng.pick([...v.own, ...v.others, "nope", "__proto__", "%00", ""]);
+      return {
+        ...base,
+        method: "GET",
+        path: `/api/rooms/${rng.pick([v.id, rooms.fuzz, ...OTHER_ROOM_IDS])}/messages/${segment(id)}/reads`,
+        check: (_s, b) =>
+          isObject(b) && Array.isArray(b.readBy) && b.readBy.every((u) => isObject(u) && typeof u.id === "string" && typeof u.name === "string")
+            ? null
+            : `not a reader list: ${JSON.stringify(b).slice(0, 200)}`,
+      };
+    }
+    case 13: {
+      const id = rng.pick([rooms.fuzz, v.id, ...OTHER_ROOM_IDS, ...HOSTILE_ROOM_IDS]);
+      const mineRoom = id === rooms.fuzz || id === v.id;
+      return {
+        ...base,
+        method: rng.pick(["PUT", "DELETE"]),
+        path: `/api/rooms/${segment(id)}/archive`,
+        expect: !authed || (!mineRoom && id !== "" && id !== "..") ? "refuse" : "either",
+      };
+    }
     default: {
       const mine = rng.chance(0.5);
       const id = mine ? rng.pick(v.own) : rng.chance(0.5) ? rng.pick(v.others) : rng.pick(["nope", "__proto__", "%00"]);
       if (rng.chance(0.5)) {
-        const emoji = rng.pick(["👍", "%F0%9F%91%8D", "", "a".repeat(40), "%3Cscript%3E", "%00", "__proto__"]);
-        return { ...base, method: rng.pick(["PUT", "DELETE"]), path: `/api/rooms/${v.id}/messages/${segment(id)}/reactions/${emoji}` };
+        const emoji = rng.pick(["👍", "%F0%9F%91%8D", "", "a".repeat(40), "%3Cscript%3E", "%00", "__proto__", "%3Atada%3A", ":nope:", "%F0%9F%91%8D%F0%9F%91%8D"]);
+        return {
+          ...base,
+          method: rng.pick(["PUT", "DELETE"]),
+          path: `/api/rooms/${v.id}/messages/${segment(id)}/reactions/${emoji}`,
+          check: (_s, b) => {
+            const m = isObject(b) && isObject(b.message) ? (b.message as unknown as Message) : null;
+            return m ? reactionsProblem(m) : `no message in ${JSON.stringify(b).slice(0, 200)}`;
+          },
+        };
       }
       return {
         ...base,

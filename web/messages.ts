@@ -2,7 +2,7 @@
  * The message list of one room: real messages in seq order (live ones appended, older
  * history prepended), and below them the sends that have no message yet.
  */
-import type { Message, UserRef } from "../src/protocol";
+import { quoteOf, type Message, type UserRef } from "../src/protocol";
 import { avatar, h } from "./dom";
 
 /** Messages by one author this close together share one header. */
@@ -37,8 +37,23 @@ export class MessageList {
   /** Inserts or replaces a message; a send of ours that it confirms leaves the pending area. */
   upsert(m: Message): void {
     if (m.clientId) this.pendingEl.querySelector(`[data-client-id="${CSS.escape(m.clientId)}"]`)?.remove();
-    const el = this.render(m);
     const old = this.bySeq.get(m.seq);
+    if (old) this.requote(m);
+    this.place(m, old);
+  }
+
+  /** Replies quoting a changed message show its new text, or that it was deleted. */
+  private requote(changed: Message): void {
+    for (const [seq, el] of this.bySeq) {
+      const reply = this.data.get(el);
+      if (seq > changed.seq && reply?.replyTo?.id === changed.id) {
+        this.place({ ...reply, replyTo: quoteOf(changed.id, changed) }, el);
+      }
+    }
+  }
+
+  private place(m: Message, old: HTMLElement | undefined): void {
+    const el = this.render(m);
     if (old) old.replaceWith(el);
     else this.el.insertBefore(el, this.nextAfter(m.seq));
     this.bySeq.set(m.seq, el);
@@ -144,7 +159,9 @@ export class MessageList {
           unacked ? h("span", { class: "state" }, "sending…") : null,
         ),
         m.replyTo
-          ? h("blockquote", { class: "reply" }, h("b", {}, m.replyTo.author.name), " ", m.replyTo.excerpt)
+          ? m.replyTo.deleted
+            ? h("blockquote", { class: "reply deleted" }, "deleted message")
+            : h("blockquote", { class: "reply" }, h("b", {}, m.replyTo.author.name), " ", m.replyTo.excerpt)
           : null,
         m.deletedAt ? h("p", { class: "text" }, "This message was deleted.") : h("p", { class: "text" }, m.text),
         renderReactions(m.reactions ?? {}),

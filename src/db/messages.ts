@@ -3,7 +3,7 @@
  * what it no longer holds, search and the room list, so all three quote replies the same way:
  * from the quoted row as it is now, never from a copy.
  */
-import { EXCERPT_LENGTH, type AttachmentRef, type Message, type ReplyRef } from "../protocol";
+import { quoteOf, type AttachmentRef, type Message, type ReplyRef } from "../protocol";
 
 /** A message row with its quote's source columns (null when it quotes nothing or the row is gone). */
 export interface MessageWithQuote {
@@ -34,14 +34,12 @@ export const SELECT_MESSAGES = `
          q.author_id AS q_author_id, q.author_name AS q_author_name, q.text AS q_text, q.deleted_at AS q_deleted_at
   FROM messages m LEFT JOIN messages q ON q.id = m.reply_to_id`;
 
-/** The quote of a message, from the quoted message's current state (null: it no longer exists). */
-export function quoteOf(
+/** The quote of a message from the quoted row as it is now (null: the row no longer exists). */
+export function quoteOfRow(
   id: string,
   target: { author_id: string; author_name: string; text: string; deleted_at: string | null } | null,
 ): ReplyRef {
-  if (target === null) return { id, author: { id: "", name: "" }, excerpt: "", deleted: true };
-  const author = { id: target.author_id, name: target.author_name };
-  return target.deleted_at ? { id, author, excerpt: "", deleted: true } : { id, author, excerpt: target.text.slice(0, EXCERPT_LENGTH) };
+  return quoteOf(id, target && { author: { id: target.author_id, name: target.author_name }, text: target.text, deletedAt: target.deleted_at });
 }
 
 export function fromD1Row(r: MessageWithQuote): Message {
@@ -58,7 +56,7 @@ export function fromD1Row(r: MessageWithQuote): Message {
     replyTo:
       r.reply_to_id === null
         ? null
-        : quoteOf(
+        : quoteOfRow(
             r.reply_to_id,
             r.q_author_id === null
               ? null

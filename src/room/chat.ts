@@ -5,7 +5,7 @@
  * reaches D1 with the next flush.
  */
 import type { Role } from "../db/schema";
-import { quoteOf } from "../db/messages";
+import { quoteOfRow } from "../db/messages";
 import { checkText, type AttachmentRef, type Identity, type Message, type SendInput } from "../protocol";
 import { fail, ok, type RoomParts, type RoomResult } from "./parts";
 import { react } from "./reactions";
@@ -38,7 +38,7 @@ export class Chat {
     if (input.replyTo) {
       const target = await this.p.history.rowById(roomId, input.replyTo);
       if (!target) return fail("bad_request", "replyTo: no such message in this room");
-      replyTo = quoteOf(target.id, target);
+      replyTo = quoteOfRow(target.id, target);
     }
     let attachments: AttachmentRef[] = [];
     if (withFiles) {

@@ -6,7 +6,7 @@
  * Every message leaves here with its quote read from the quoted row as it is now, and with
  * its receipts.
  */
-import { quoteOf } from "../db/messages";
+import { quoteOfRow } from "../db/messages";
 import type { Message } from "../protocol";
 import type { Archive } from "./archive";
 import type { Receipts } from "./receipts";
@@ -80,7 +80,7 @@ export class History {
           (r.q_author_id === null
             ? null
             : { author_id: r.q_author_id, author_name: r.q_author_name ?? "", text: r.q_text ?? "", deleted_at: r.q_deleted_at });
-        return toMessage(roomId, r, quoteOf(r.reply_to_id, source));
+        return toMessage(roomId, r, quoteOfRow(r.reply_to_id, source));
       }),
     );
   }
