@@ -7,6 +7,7 @@ import auth from "./routes/auth";
 import health from "./routes/health";
 import parties from "./routes/parties";
 import rooms from "./routes/rooms";
+import search from "./routes/search";
 import users from "./routes/users";
 
 export { Limiter } from "./limits";
@@ -18,6 +19,7 @@ app.route("/api/health", health);
 app.route("/api/auth", auth);
 app.route("/api/rooms", rooms);
 app.route("/api/users", users);
+app.route("/api/search", search);
 app.route("/parties", parties);
 
 app.notFound((c) => errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

@@ -1,0 +1,48 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../env";
+import { positiveInt } from "../lib/params";
+import { roomStub, unwrap } from "../lib/room-rpc";
+import { zValidator } from "../lib/validate";
+import { requireUser } from "../middleware/auth";
+import { ROOM_ID_PATTERN } from "../protocol";
+import { cursorSchema } from "../search/cursor";
+import { searchMessages } from "../search/find";
+import { matchExpression, MAX_QUERY_LENGTH } from "../search/match";
+
+const SEARCH_DEFAULT_LIMIT = 20;
+const SEARCH_MAX_LIMIT = 50;
+
+const searchQuery = z.object({
+  q: z
+    .string()
+    .max(MAX_QUERY_LENGTH, `at most ${MAX_QUERY_LENGTH} characters`)
+    .transform((q, ctx) => {
+      const match = matchExpression(q);
+      if (match === null) {
+        ctx.issues.push({ code: "custom", message: "nothing to search for: give at least one word", input: q });
+        return z.NEVER;
+      }
+      return match;
+    }),
+  roomId: z.string().regex(ROOM_ID_PATTERN, "invalid room id").optional(),
+  limit: positiveInt(SEARCH_MAX_LIMIT).optional(),
+  before: cursorSchema.optional(),
+});
+
+/**
+ * GET /api/search — message text across the caller's rooms (docs/search.md). Visitors may
+ * search too: the membership join confines everyone to their own rooms.
+ */
+const search = new Hono<AppEnv>();
+search.use("*", requireUser());
+
+search.get("/", zValidator("query", searchQuery), async (c) => {
+  const { q: match, roomId, limit = SEARCH_DEFAULT_LIMIT, before } = c.req.valid("query");
+  const user = c.var.user;
+  // The room is the authority on its membership: 404 for no such room, 403 for outsiders.
+  if (roomId !== undefined) unwrap(await roomStub(c.env, roomId).access(roomId, user));
+  return c.json(await searchMessages(c.env.DB, { userId: user.id, match, roomId, limit, before }));
+});
+
+export default search;
