@@ -43,6 +43,8 @@ describe("deleting a message", () => {
     expect(reply.replyTo).toMatchObject({ id: secret.id, excerpt: "my password is hunter2" });
     await flush(room.id);
     expect(await d1Text(room.id)).toContain("hunter2");
+    const found = await call("GET", `/api/search?q=hunter2&roomId=${room.id}`, b!);
+    expect(((await found.json()) as { results: unknown[] }).results).toHaveLength(1);
 
     const del = await call("DELETE", `/api/rooms/${room.id}/messages/${secret.id}`, a!);
     expect(del.status).toBe(200);
@@ -58,6 +60,8 @@ describe("deleting a message", () => {
     await flush(room.id);
     expect(await d1Text(room.id)).not.toContain("hunter2");
     expect(JSON.stringify(await listed(room.id, b!))).not.toContain("hunter2");
+    const search = await call("GET", `/api/search?q=hunter2&roomId=${room.id}`, b!);
+    expect(((await search.json()) as { results: unknown[] }).results).toEqual([]);
   });
 
   it("empties the room list's last message when the last message is deleted", async () => {
