@@ -15,7 +15,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { quoteOf, type Message } from "../src/protocol";
 import { isReactionEmoji } from "../src/room/reactions";
-import { api, connect, ensureUsers, openSocket, tokenFor, uniqueId, uniqueRoom, type TestSocket } from "./helpers";
+import { api, connect, ensureUsers, flush, openSocket, tokenFor, uniqueId, uniqueRoom, type TestSocket } from "./helpers";
 
 const FUZZ_SEED = 0x5eed_c4a7;
 const SOCKET_FRAMES = 3000;
@@ -781,7 +781,7 @@ function otherRouteCase(rng: Rng, n: number, auth: Record<string, string>, authe
   const json = { ...auth, "content-type": "application/json" };
   const v = rooms.victim;
   const base = { label: "other", headers: json, route: "other" as const, expect: "either" as const };
-  const r = rng.int(14);
+  const r = rng.int(15);
   switch (r) {
     case 0: {
       const cursor = (value: string) => `?cursor=${encodeURIComponent(btoa(value).replace(/=+$/, ""))}`;
@@ -928,6 +928,25 @@ function otherRouteCase(rng: Rng, n: number, auth: Record<string, string>, authe
         expect: !authed || (!mineRoom && id !== "" && id !== "..") ? "refuse" : "either",
       };
     }
+    case 14: {
+      const q = rng.pick(["victim", "vic", '"', "*", "victim AND", "NEAR(a b)", "-victim", "col:victim", "%00", "<script>", "", "   ", "x".repeat(201), "__proto__", "😀", "%F0%9F"]);
+      const extra = rng.pick(["", "&limit=50", "&limit=51", "&limit=0", `&roomId=${v.id}`, `&roomId=${rng.pick(OTHER_ROOM_IDS)}`, "&roomId=%00", "&before=garbage", "&before=" + btoa("[1,2]")]);
+      return {
+        ...base,
+        method: "GET",
+        path: `/api/search?q=${encodeURIComponent(q).replace(/%2500/g, "%00").replace(/%25F0%259F/g, "%F0%9F")}${extra}`,
+        check: (_s, b) => {
+          if (!isObject(b) || !Array.isArray(b.results)) return `not search results: ${JSON.stringify(b).slice(0, 200)}`;
+          for (const r of b.results) {
+            const m = isObject(r) && isObject(r.message) ? (r.message as unknown as Message) : null;
+            if (!m || typeof r.snippet !== "string") return `not a result: ${JSON.stringify(r).slice(0, 200)}`;
+            if (m.roomId !== v.id && m.roomId !== rooms.fuzz) return `search returned a message of room ${m.roomId}`;
+            if (/<(?!\/?mark>)/.test(r.snippet)) return `snippet has markup: ${r.snippet.slice(0, 200)}`;
+          }
+          return null;
+        },
+      };
+    }
     default: {
       const mine = rng.chance(0.5);
       const id = mine ? rng.pick(v.own) : rng.chance(0.5) ? rng.pick(v.others) : rng.pick(["nope", "__proto__", "%00"]);
@@ -1059,6 +1078,10 @@ describe("hostile REST requests", () => {
         list.push(((await res.json()) as { message: Message }).message.id);
       }
     }
+    // What search may find (the victim room, flushed) and must never show (a room the fuzzer is not in).
+    const privateRoom = await uniqueRoom("fuzz-private", ["alice", "bob"]);
+    await api(`/api/rooms/${privateRoom}/messages`, { method: "POST", token: aliceToken, json: { clientId: "p-1", text: "victim private" } });
+    for (const id of [victim.id, privateRoom]) await flush(id);
 
     for (let n = 0; n < REST_REQUESTS; n++) {
       const auth: Record<string, string> = rng.chance(0.95) ? { authorization: `Bearer ${token}` } : rng.pick<Record<string, string>>([{}, { authorization: `Bearer ${"x".repeat(9000)}` }, { authorization: "Bearer a.b.c" }]);
