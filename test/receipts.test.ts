@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Message } from "../src/protocol";
 import type { Room } from "../src/room/Room";
 import type { RoomParts } from "../src/room/parts";
+import { READ_PUSH_GAP_MS } from "../src/room/flusher";
 import { call, connect, createGroup, expectError, flush, people, type RoomView } from "./helpers";
 
 const parts = (room: Room) => (room as unknown as { p: RoomParts }).p;
@@ -107,6 +108,35 @@ describe("read positions", () => {
       .bind(room.id, m.seq)
       .all<{ n: number }>();
     expect(results[0]!.n).toBe(29);
+  });
+
+  it("write a steady stream of reads to D1 at most once per gap, not once per read", async () => {
+    const users = await people(...Array.from({ length: 20 }, (_, i) => `steady${i}`));
+    const room = await createGroup(users[0]!, users.slice(1));
+    const m = await post(room.id, users[0]!, "read me slowly");
+    const stub = env.ROOM.get(env.ROOM.idFromName(room.id));
+    const { writes, elapsed } = await runInDurableObject(stub, async (r: Room) => {
+      const p = parts(r);
+      let count = 0;
+      const original = p.archive.writeReads.bind(p.archive);
+      p.archive.writeReads = (roomId, reads) => (count++, original(roomId, reads));
+      const started = Date.now();
+      const done: Promise<unknown>[] = [];
+      for (const u of users.slice(1)) {
+        done.push(r.markRead(room.id, { id: u, name: u, kind: "member" }, m.seq));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await Promise.all(done);
+      p.archive.writeReads = original;
+      return { writes: count, elapsed: Date.now() - started };
+    });
+    // One write per READ_PUSH_GAP_MS of the stream (plus the first and the last), never one per read.
+    expect(writes).toBeLessThanOrEqual(Math.ceil(elapsed / READ_PUSH_GAP_MS) + 2);
+    expect(writes).toBeLessThan(19);
+    const { results } = await env.DB.prepare("SELECT count(*) AS n FROM members WHERE room_id = ? AND last_read_seq = ?")
+      .bind(room.id, m.seq)
+      .all<{ n: number }>();
+    expect(results[0]!.n).toBe(19);
   });
 });
 

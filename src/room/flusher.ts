@@ -10,6 +10,8 @@ import type { MessageStore } from "./store";
 /** The platform retries a throwing alarm up to six times; we take over before the last. */
 const PLATFORM_RETRIES = 5;
 const SELF_RETRY_MS = 30_000;
+/** Read positions reach D1 at most once per this many ms per room (see `pushReads`). */
+export const READ_PUSH_GAP_MS = 100;
 
 export interface FlusherOptions {
   intervalMs: number;
@@ -23,6 +25,7 @@ export class Flusher {
   /** The D1 write of read positions under way, and the one queued behind it. */
   private readsInFlight: Promise<void> | null = null;
   private readsQueued: Promise<void> | null = null;
+  private lastReadPushAt = 0;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -62,22 +65,29 @@ export class Flusher {
   }
 
   /**
-   * Writes pending read positions to D1 now, without waiting for the alarm: the room list's
-   * unread counts follow a read at once. At most one such write runs at a time; reads that
-   * arrive meanwhile all share the next one, so a burst of reads costs two D1 writes, not one
-   * each. Never throws: a failed write leaves the positions to the alarm's flush.
+   * Writes pending read positions to D1 soon, without waiting for the alarm: the room list's
+   * unread counts follow a read at once. A read in a quiet room is written at once; reads that
+   * arrive while a write is under way, or within `READ_PUSH_GAP_MS` of its start, all share the
+   * next one, so a room costs at most one such D1 write per gap however many members read.
+   * Never throws: a failed write leaves the positions to the alarm's flush.
    */
   pushReads(roomId: string): Promise<void> {
     if (this.readsQueued) return this.readsQueued;
-    if (!this.readsInFlight) return this.startReads(roomId);
-    this.readsQueued = this.readsInFlight.then(() => {
+    const wait = this.lastReadPushAt + READ_PUSH_GAP_MS - Date.now();
+    if (!this.readsInFlight && wait <= 0) return this.startReads(roomId);
+    const queued = (async () => {
+      await this.readsInFlight;
+      const rest = this.lastReadPushAt + READ_PUSH_GAP_MS - Date.now();
+      if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
       this.readsQueued = null;
       return this.startReads(roomId);
-    });
-    return this.readsQueued;
+    })();
+    this.readsQueued = queued;
+    return queued;
   }
 
   private startReads(roomId: string): Promise<void> {
+    this.lastReadPushAt = Date.now();
     const write = (async () => {
       const reads = this.reads.dirty();
       if (reads.length === 0) return;
