@@ -134,12 +134,14 @@ export class Chat {
    * holds is first adopted from D1; from reading the held row to writing it nothing awaits.
    */
   private async change(roomId: string, id: string, decide: Decide): Promise<RoomResult<Message>> {
-    if (this.p.store.byId(id) === null) {
+    let row = this.p.store.byId(id);
+    if (row === null) {
       const archived = await this.p.archive.byId(roomId, id);
       if (!archived) return fail("not_found", "no such message in this room");
       this.p.store.adopt(archived, archived.rev);
+      // Read again: a change that ran during the await may have adopted and changed it first.
+      row = this.p.store.byId(id)!;
     }
-    const row = this.p.store.byId(id)!;
     const decision = decide(toMessage(roomId, row));
     if (!decision.ok) return decision;
     if (decision.value !== null) {
