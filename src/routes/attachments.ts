@@ -74,7 +74,8 @@ attachments.get("/:attachmentId", zValidator("param", z.object({ attachmentId: z
   const ifNoneMatch = c.req.header("if-none-match");
   // R2 compares the ETags itself (weak comparison, lists and `*`, as If-None-Match asks).
   const onlyIf = ifNoneMatch ? new Headers({ "if-none-match": ifNoneMatch }) : undefined;
-  let object = await c.env.FILES.get(key, { onlyIf, range: range.kind === "part" ? range : undefined });
+  const part = range.kind === "part" ? { offset: range.offset, length: range.length } : undefined;
+  let object = await c.env.FILES.get(key, { onlyIf, range: part });
 
   // If-Range: a part only of the version the client already has part of; otherwise all of it.
   const ifRange = c.req.header("if-range");
