@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { AppEnv } from "./env";
+import { removeUnclaimed } from "./attachments/cleanup";
+import type { AppEnv, Bindings } from "./env";
 import { ApiError, errorResponse } from "./lib/errors";
 import { codeForStatus } from "./protocol";
 import auth from "./routes/auth";
@@ -33,4 +34,12 @@ app.onError((err, c) => {
   return errorResponse("internal", "internal error");
 });
 
-export default app;
+export default {
+  fetch: app.fetch,
+  // The hourly cron (wrangler.toml [triggers]): uploads no message claimed within a day.
+  scheduled(_controller, env, ctx) {
+    ctx.waitUntil(removeUnclaimed(env));
+  },
+  // Tests call the app in-process through Hono's `request` (test/rest.test.ts, test/jwt.test.ts).
+  request: app.request,
+} satisfies ExportedHandler<Bindings> & Pick<typeof app, "request">;

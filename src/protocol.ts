@@ -28,6 +28,8 @@ export const ERROR_STATUS = {
   not_found: 404,
   conflict: 409,
   too_large: 413,
+  /** An upload whose bytes are not an allowed type, or not the type it was declared as. */
+  unsupported_type: 415,
   duplicate: 409,
   rate_limited: 429,
   internal: 500,
@@ -43,6 +45,7 @@ export function codeForStatus(status: number): ErrorCode {
     404: "not_found",
     409: "conflict",
     413: "too_large",
+    415: "unsupported_type",
     429: "rate_limited",
   };
   return codes[status] ?? (status >= 500 ? "internal" : "bad_request");

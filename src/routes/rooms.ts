@@ -11,6 +11,7 @@ import { zValidator } from "../lib/validate";
 import { membersOnly, requireUser } from "../middleware/auth";
 import { validRoomId } from "../middleware/room-id";
 import { ROOM_ID_PATTERN, seqSchema, titleSchema, type Identity } from "../protocol";
+import attachments from "./attachments";
 import messages from "./messages";
 
 const ROOM_LIST_DEFAULT = 50;
@@ -34,6 +35,7 @@ rooms.use("*", requireUser());
 rooms.use("/:roomId", validRoomId());
 rooms.use("/:roomId/*", validRoomId());
 rooms.route("/:roomId/messages", messages);
+rooms.route("/:roomId/attachments", attachments);
 
 rooms.get("/", zValidator("query", listQuery), async (c) => {
   const { limit = ROOM_LIST_DEFAULT, cursor, archived } = c.req.valid("query");
