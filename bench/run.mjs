@@ -73,7 +73,7 @@ const FULL = {
   roomSize: { rate: 16, senders: 4, sizes: [100, 200, 400, 800, 1600, 3200], stepMs: 4000, refine: true },
   cpu: { configs: [[1, 10], [10, 100], [50, 500]], rounds: 3, stepMs: 5000 },
   // Acting sockets (a fifth of them send, the rest react and read) × receivers, actions/s.
-  mix: { configs: [[10, 100], [4, 10]], rates: { "10x100": 25, "4x10": 100 }, rounds: 3, stepMs: 4000, seedRate: 200 },
+  mix: { configs: [[10, 100], [4, 10]], rates: { "10x100": 25, "4x10": 100 }, rounds: 3, stepMs: 5000, seedRate: 200 },
   memory: { sizes: [1000, 5000], hibernateWaitMs: 15_000, freshServers: true, settleMs: 2500 },
   history: { sizes: [1_000, 100_000, 1_000_000], requests: 100, seedBatch: 100_000 },
   flush: { batches: [10, 100, 1000], rows: { 10: 2_000, 100: 10_000, 1000: 30_000 } },
