@@ -7,13 +7,13 @@
  * See bench/README.md for what is measured and how to read it.
  */
 import { execFileSync } from "node:child_process";
-import { mkdir, readdir, rm, writeFile, rename } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile, rename } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { cliArgs } from "./lib/args.mjs";
 import { buildWorkers } from "./lib/build.mjs";
 import { BENCH_DIR, RESULTS_DIR, ROOT, STATE_DIR } from "./lib/paths.mjs";
-import { renderMarkdown, renderSvg } from "./lib/report.mjs";
+import { fanoutRatios, renderMarkdown, renderSvg } from "./lib/report.mjs";
 import { mix } from "./lib/scenario-mix.mjs";
 import * as scenarios from "./lib/scenarios.mjs";
 import { applyMigrations, startNodeTarget, startWorkerd } from "./lib/servers.mjs";
@@ -28,7 +28,7 @@ const { flag, option, vars: withVars } = cliArgs();
 if (flag("help")) {
   console.log(
     `usage: npm run bench [-- --quick] [--only ${SECTIONS.join(",")}] [--targets ${TARGETS.join(",")}]` +
-      " [--out <name>] [--ours-outbox <file>] [--before-outbox <file>|git:<rev>] [--configs 1x10,50x500] [--mix-configs 4x10@100] [--sizes 800,1600]" +
+      " [--out <name>] [--compare bench/results/latest.json] [--ours-outbox <file>] [--before-outbox <file>|git:<rev>] [--configs 1x10,50x500] [--mix-configs 4x10@100] [--sizes 800,1600]" +
         " [--var NAME=value]",
   );
   process.exit(0);
@@ -269,12 +269,19 @@ async function main() {
       await runMemory();
     }
     results.meta.durationS = Math.round((Date.now() - started) / 1000);
+    if (option("compare")) results.reference = await reference(option("compare"));
 
     await writeResults(results);
   } finally {
     await stopAll();
     await rm(stateDir, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/** The fan-out ratios of an earlier run, kept in this run's JSON so a re-render needs no other file. */
+async function reference(file) {
+  const ref = JSON.parse(await readFile(file, "utf8"));
+  return { file: basename(file), commit: ref.meta.commit, date: ref.meta.date, mode: ref.meta.mode, ratios: fanoutRatios(ref) };
 }
 
 function isAlive(pid) {

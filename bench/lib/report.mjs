@@ -56,6 +56,21 @@ export function figures(results) {
   return f;
 }
 
+/**
+ * ours / do-min for every fan-out figure of a run: what a later run is checked against
+ * (`--compare`), since a change must not make these worse by more than 10 %.
+ */
+export function fanoutRatios(results) {
+  const out = {};
+  for (const [key, by] of Object.entries(figures(results))) {
+    const r = key.startsWith("fanout ") ? ratio(by.ours, by["do-min"]) : null;
+    if (r !== null) out[key] = r;
+  }
+  return out;
+}
+
+const HIGHER_IS_BETTER = /max input rate|deliveries\/s/;
+
 const interleavedKey = (config, rate) => `fanout ${config} CPU µs/delivery at ${rate} msg/s, interleaved median`;
 /** Mix figures start with "mix ": the message-CPU goal and the fan-out CPU table leave them out. */
 const mixKey = (e) => `mix ${e.config} ${e.mix} at ${e.rate}/s: CPU µs/delivery, interleaved median`;
@@ -147,6 +162,18 @@ function goalLines(results, f) {
           .map((e) => `${e.mix} ${e.config} ${fmtRatio(ratio(e.median, of(e, "do-min")))} do-min, ${fmtRatio(ratio(e.median, of(e, "do-sql")))} do-sql` + (e.errors ? ` (${e.errors} error frames: not comparable)` : ""))
           .join("; ") +
         ".",
+    );
+  }
+  const ref = results.reference;
+  if (ref) {
+    const now = fanoutRatios(results);
+    const keys = Object.keys(ref.ratios).filter((k) => now[k] !== undefined);
+    // > 1 is worse: a lower rate ratio, or a higher latency or CPU ratio.
+    const worse = keys.filter((k) => (HIGHER_IS_BETTER.test(k) ? ref.ratios[k] / now[k] : now[k] / ref.ratios[k]) > 1.1);
+    lines.push(
+      `fan-out ratios ours / do-min against ${ref.file} (commit ${ref.commit ?? "?"}, ${ref.mode} run): ${keys.length - worse.length} of ${keys.length} ` +
+        "no more than 10 % worse" +
+        (worse.length ? `; worse: ${worse.map((k) => `"${k}" ${fmtRatio(ref.ratios[k])} → ${fmtRatio(now[k])}`).join(", ")}.` : "."),
     );
   }
   const size = Object.keys(f).find((k) => k.startsWith("room size: largest"));
