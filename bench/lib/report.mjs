@@ -165,7 +165,7 @@ function goalLines(results, f) {
     );
   }
   const ref = results.reference;
-  if (ref) {
+  if (ref && results.fanout) {
     const now = fanoutRatios(results);
     const keys = Object.keys(ref.ratios).filter((k) => now[k] !== undefined);
     // > 1 is worse: a lower rate ratio, or a higher latency or CPU ratio.
