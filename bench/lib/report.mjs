@@ -155,11 +155,13 @@ function goalLines(results, f) {
   }
   const mixes = (results.mix ?? []).filter((e) => e.target === "ours");
   if (mixes.length) {
-    const of = (e, t) => results.mix.find((x) => x.config === e.config && x.mix === e.mix && x.target === t)?.median;
+    // A partial figure (a target that answered with errors) is no ratio's figure.
+    const fig = (e) => (e?.partial ? null : (e?.median ?? null));
+    const of = (e, t) => fig(results.mix.find((x) => x.config === e.config && x.mix === e.mix && x.target === t));
     lines.push(
       "reactions and reads, ours' CPU per delivery: " +
         mixes
-          .map((e) => `${e.mix} ${e.config} ${fmtRatio(ratio(e.median, of(e, "do-min")))} do-min, ${fmtRatio(ratio(e.median, of(e, "do-sql")))} do-sql` + (e.errors ? ` (${e.errors} error frames: not comparable)` : ""))
+          .map((e) => `${e.mix} ${e.config} ${fmtRatio(ratio(fig(e), of(e, "do-min")))} do-min, ${fmtRatio(ratio(fig(e), of(e, "do-sql")))} do-sql` + (e.errors ? ` (${e.errors} error frames: not comparable)` : ""))
           .join("; ") +
         ".",
     );
