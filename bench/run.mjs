@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --quick] [-- --only fanout,cpu,roomsize,memory,history,flush] [-- --targets ours,do-min]
+ * npm run bench [-- --quick] [-- --only fanout,cpu,mix,roomsize,memory,history,flush] [-- --targets ours,do-min]
  *
  * Runs the whole suite against local workerd (the Miniflare that wrangler itself uses) and
  * Node baselines, then writes bench/results/latest.md, latest.json and latest.svg.
  * See bench/README.md for what is measured and how to read it.
  */
 import { execFileSync } from "node:child_process";
-import { mkdir, readdir, rm, writeFile, rename } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile, rename } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { cliArgs } from "./lib/args.mjs";
 import { buildWorkers } from "./lib/build.mjs";
 import { BENCH_DIR, RESULTS_DIR, ROOT, STATE_DIR } from "./lib/paths.mjs";
-import { renderMarkdown, renderSvg } from "./lib/report.mjs";
+import { fanoutRatios, renderMarkdown, renderSvg } from "./lib/report.mjs";
+import { mix } from "./lib/scenario-mix.mjs";
 import * as scenarios from "./lib/scenarios.mjs";
 import { applyMigrations, startNodeTarget, startWorkerd } from "./lib/servers.mjs";
 import { LIMITS } from "./lib/session.mjs";
@@ -21,11 +22,13 @@ import { OPTIONAL_TARGETS, TARGETS, makeTarget } from "./lib/targets.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 
+const SECTIONS = ["fanout", "cpu", "mix", "roomsize", "history", "flush", "memory"];
+
 const { flag, option, vars: withVars } = cliArgs();
 if (flag("help")) {
   console.log(
-    `usage: npm run bench [-- --quick] [--only fanout,cpu,roomsize,memory,history,flush] [--targets ${TARGETS.join(",")}]` +
-      " [--out <name>] [--ours-outbox <file>] [--before-outbox <file>|git:<rev>] [--configs 1x10,50x500] [--sizes 800,1600]" +
+    `usage: npm run bench [-- --quick] [--only ${SECTIONS.join(",")}] [--targets ${TARGETS.join(",")}]` +
+      " [--out <name>] [--compare bench/results/latest.json] [--ours-outbox <file>] [--before-outbox <file>|git:<rev>] [--configs 1x10,50x500] [--mix-configs 4x10@100] [--sizes 800,1600]" +
         " [--var NAME=value]",
   );
   process.exit(0);
@@ -69,6 +72,8 @@ const FULL = {
   },
   roomSize: { rate: 16, senders: 4, sizes: [100, 200, 400, 800, 1600, 3200], stepMs: 4000, refine: true },
   cpu: { configs: [[1, 10], [10, 100], [50, 500]], rounds: 3, stepMs: 5000 },
+  // Acting sockets (a fifth of them send, the rest react and read) × receivers, actions/s.
+  mix: { configs: [[10, 100], [4, 10]], rates: { "10x100": 25, "4x10": 100 }, rounds: 3, stepMs: 5000, seedRate: 200 },
   memory: { sizes: [1000, 5000], hibernateWaitMs: 15_000, freshServers: true, settleMs: 2500 },
   history: { sizes: [1_000, 100_000, 1_000_000], requests: 100, seedBatch: 100_000 },
   flush: { batches: [10, 100, 1000], rows: { 10: 2_000, 100: 10_000, 1000: 30_000 } },
@@ -92,6 +97,7 @@ const QUICK_CFG = {
   roomSize: { rate: 16, senders: 4, sizes: [400, 1200], stepMs: 1200 },
   // The quick run compares the Durable Object targets only (the CPU goal is about do-min).
   cpu: { configs: [[10, 100]], rounds: 1, stepMs: 1200, targets: ["do-min", "do-sql", "ours"] },
+  mix: { configs: [[10, 100]], rates: { "10x100": 25 }, rounds: 1, stepMs: 1200, seedRate: 200 },
   memory: { sizes: [500], hibernateWaitMs: 0, freshServers: false, settleMs: 1000 },
   history: { sizes: [1_000, 100_000], requests: 20, seedBatch: 100_000 },
   flush: { batches: [10, 100, 1000], rows: { 10: 300, 100: 2_000, 1000: 4_000 } },
@@ -103,8 +109,16 @@ if (option("configs")) cfg.fanout.configs = cfg.cpu.configs = option("configs").
 for (const [S, R] of [...cfg.fanout.configs, ...cfg.cpu.configs]) {
   cfg.fanout.fixedRates[`${S}x${R}`] ??= FULL.fanout.fixedRates[`${S}x${R}`] ?? 10;
 }
+// --mix-configs 4x10@100: acting sockets x receivers @ actions/s
+if (option("mix-configs")) {
+  const parsed = option("mix-configs").split(",").map((c) => c.split("@"));
+  cfg.mix.configs = parsed.map(([sr]) => sr.split("x").map(Number));
+  cfg.mix.rates = Object.fromEntries(parsed.map(([sr, rate]) => [sr, Number(rate ?? cfg.mix.rates[sr] ?? 25)]));
+}
 if (option("sizes")) cfg.roomSize.sizes = option("sizes").split(",").map(Number);
-const only = (option("only") ?? "fanout,cpu,roomsize,history,flush,memory").split(",");
+const only = option("only")?.split(",") ?? SECTIONS;
+const unknown = only.filter((s) => !SECTIONS.includes(s));
+if (unknown.length) throw new Error(`unknown section ${unknown.join(", ")} (sections: ${SECTIONS.join(", ")})`);
 const beforeOutboxArg = option("before-outbox");
 const targets = (option("targets") ?? [...TARGETS, ...(beforeOutboxArg ? OPTIONAL_TARGETS : [])].join(","))
   .split(",")
@@ -133,6 +147,7 @@ function logStep(label, r) {
     `  ${label.padEnd(26)} ${String(r.rate).padStart(6)} msg/s  ${verdict}  p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms` +
       `  delivered ${(r.deliveredRatio * 100).toFixed(r.deliveredRatio === 1 ? 0 : 1)}%  ${r.deliveriesPerSec} deliveries/s` +
       (r.msgsPerFrame > 1.05 ? ` (${r.msgsPerFrame} msgs/frame)` : "") +
+      (r.errors ? `  ${r.errors} error frames ("${r.firstError}")` : "") +
       `  server ${r.cpuPerDeliveryUs ?? "-"} µs/delivery (${Math.round(r.serverCpuShare * 100)}% core)` +
       (r.valid ? "" : `  [lag p99 ${r.sendLag.p99} ms, gen loop ${r.genLoopDelayP99Ms} ms, gen cpu ${r.genCpuShare}, other ${r.foreignCores} cores]`),
   );
@@ -226,6 +241,7 @@ async function main() {
     const sections = [
       ["fanout", "fan-out", scenarios.fanout, "fanout"],
       ["cpu", "CPU per delivery, interleaved", scenarios.cpuInterleaved, "cpu"],
+      ["mix", "reactions and reads", mix, "mix"],
       ["roomsize", "room size", scenarios.roomSize, "roomSize"],
       ["history", "history", scenarios.history, "history"],
       ["flush", "flush", scenarios.flush, "flush"],
@@ -253,12 +269,19 @@ async function main() {
       await runMemory();
     }
     results.meta.durationS = Math.round((Date.now() - started) / 1000);
+    if (option("compare")) results.reference = await reference(option("compare"));
 
     await writeResults(results);
   } finally {
     await stopAll();
     await rm(stateDir, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/** The fan-out ratios of an earlier run, kept in this run's JSON so a re-render needs no other file. */
+async function reference(file) {
+  const ref = JSON.parse(await readFile(file, "utf8"));
+  return { file: basename(file), commit: ref.meta.commit, date: ref.meta.date, mode: ref.meta.mode, ratios: fanoutRatios(ref) };
 }
 
 function isAlive(pid) {

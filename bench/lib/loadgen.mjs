@@ -8,8 +8,12 @@
  * Commands (IPC `{ id, cmd, ... }`, answered with `{ id, ok, ... }`):
  *   connect  { target, base, room, users: [{ id, token? }], count, concurrency }
  *   arm      { tag }                     count frames of this step only, reset histograms
- *   send     { tag, rate, count, startUs, textBytes }   (the sender process)
- *   collect  { tag, expected, deadlineUs }  wait for full delivery (or the deadline)
+ *   send     { tag, rate, count, startUs, textBytes, mix? }   (the sender process)
+ *   collect  { tag, expected, deadlineUs, plan? }  wait for full delivery (or the deadline)
+ *   recentAcks { n }                     ids of the newest messages acked in the last step
+ *
+ * With `mix` (lib/mix.mjs) the actions are sends, reacts and reads instead of sends only; every
+ * socket then also counts `updated` and `read` frames as deliveries, and `error` frames.
  *   closeSome { count }                  close the newest `count` sockets
  *   closeAll {}                          close every socket
  */
@@ -17,13 +21,18 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import hdr from "hdr-histogram-js";
 import { io } from "socket.io-client";
 import WebSocket from "ws";
+import { plan as mixPlan, scheduleByKind } from "./mix.mjs";
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 const newHist = () =>
   hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
 
 const MARK = /bench (\w+) (\d+) (\d+)/g;
-const ACK = /"type":"ack","clientId":"(\w+)-(\d+)"/g;
+const ACK = /"type":"ack","clientId":"(\w+)-(\d+)"(?:,"id":"([^"]+)")?/g;
+/** Frames that are deliveries of a react or a read; they carry no mark, so they are matched by order. */
+const UNMARKED = /"type":"(updated|read)"/g;
+const UNMARKED_KIND = { updated: "react", read: "read" };
+const ERROR = /"type":"error"(?:.*?"message":"((?:[^"\\]|\\.)*)")?/g;
 
 let conns = [];
 let tag = null;
@@ -32,6 +41,12 @@ let ackLatency = newHist();
 let sendLag = newHist();
 let acks = 0;
 let stale = 0;
+/** Whether this step is a mix (only then do `updated`, `read` and `error` frames count). */
+let mixing = false;
+let errors = 0;
+let firstError = null;
+/** Ids of the messages acked in this step, by index (seeding: what the mixes react to). */
+let ackIds = new Map();
 /** Frames (socket messages) that carried at least one message of this step. */
 let frames = 0;
 let loopDelay = null;
@@ -41,6 +56,8 @@ let armedAt = nowUs();
 class Conn {
   constructor() {
     this.count = 0;
+    /** Arrival times (µs) of this step's `updated` and `read` frames, in order. */
+    this.unmarked = { react: [], read: [] };
     this.welcomed = false;
     this.onWelcome = null;
   }
@@ -54,10 +71,25 @@ class Conn {
     if (tag === null) return;
     if (text.includes('"type":"ack"')) {
       ACK.lastIndex = 0;
-      for (let m; (m = ACK.exec(text)); ) if (m[1] === tag) this.ackArrived(Number(m[2]), t);
+      for (let m; (m = ACK.exec(text)); ) if (m[1] === tag) this.ackArrived(Number(m[2]), t, m[3]);
+    }
+    let carried = false;
+    if (mixing) {
+      UNMARKED.lastIndex = 0;
+      for (let m; (m = UNMARKED.exec(text)); ) {
+        carried = true;
+        this.count++;
+        this.unmarked[UNMARKED_KIND[m[1]]].push(t);
+      }
+      if (text.includes('"type":"error"')) {
+        ERROR.lastIndex = 0;
+        for (let m; (m = ERROR.exec(text)); ) {
+          errors++;
+          firstError ??= m[1] ?? text.slice(0, 200);
+        }
+      }
     }
     MARK.lastIndex = 0;
-    let carried = false;
     for (let m; (m = MARK.exec(text)); ) {
       if (m[1] !== tag) {
         stale++;
@@ -70,8 +102,9 @@ class Conn {
     if (carried) frames++;
   }
 
-  ackArrived(k, t) {
+  ackArrived(k, t, id) {
     acks++;
+    if (id) ackIds.set(k, id);
     const sched = schedule.get(k);
     if (sched !== undefined) ackLatency.recordValue(Math.max(1, t - sched));
   }
@@ -94,6 +127,9 @@ class WsConn extends Conn {
   }
   sendMessage(clientId, text) {
     this.ws.send(JSON.stringify({ type: "send", clientId, text }));
+  }
+  sendFrame(frame) {
+    this.ws.send(JSON.stringify(frame));
   }
   close() {
     try {
@@ -126,6 +162,9 @@ class SioConn extends Conn {
     this.socket.emit("send", { type: "send", clientId, text }, () => {
       if (tag !== null) this.ackArrived(k, nowUs());
     });
+  }
+  sendFrame() {
+    throw new Error("mixed traffic (react, read) is not implemented for socket.io");
   }
   close() {
     this.socket.disconnect();
@@ -181,14 +220,21 @@ function withTimeout(p, ms, what) {
 
 function arm(msg) {
   tag = msg.tag;
-  for (const c of conns) c.count = 0;
+  mixing = Boolean(msg.mix);
+  for (const c of conns) {
+    c.count = 0;
+    c.unmarked = { react: [], read: [] };
+  }
   latency = newHist();
   ackLatency = newHist();
   sendLag = newHist();
   acks = 0;
   stale = 0;
+  errors = 0;
+  firstError = null;
   frames = 0;
   schedule.clear();
+  ackIds = new Map();
   loopDelay?.disable();
   loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
@@ -200,9 +246,10 @@ function arm(msg) {
 /** Scheduled send time (µs) of each message of this step, by index, for ack latency. */
 const schedule = new Map();
 
-function send({ tag: t, rate, count, startUs, textBytes = 64 }) {
-  const senders = conns;
+function send({ tag: t, rate, count, startUs, textBytes = 64, mix = null }) {
   const pad = "x".repeat(Math.max(0, textBytes - 32));
+  const sendMessage = (conn, k, sched) => conn.sendMessage(`${t}-${k}`, `bench ${t} ${k} ${sched} ${pad}`, k);
+  const act = mix ? mixActions(count, mix, sendMessage) : (k, sched) => sendMessage(conns[k % conns.length], k, sched);
   let k = 0;
   return new Promise((resolve) => {
     const tick = () => {
@@ -211,7 +258,7 @@ function send({ tag: t, rate, count, startUs, textBytes = 64 }) {
         const sched = startUs + Math.round((k * 1e6) / rate);
         if (sched > now) break;
         schedule.set(k, sched);
-        senders[k % senders.length].sendMessage(`${t}-${k}`, `bench ${t} ${k} ${sched} ${pad}`, k);
+        act(k, sched);
         sendLag.recordValue(Math.max(1, now - sched));
         k++;
       }
@@ -224,7 +271,54 @@ function send({ tag: t, rate, count, startUs, textBytes = 64 }) {
   });
 }
 
-async function collect({ expected, deadlineUs }) {
+/** What each socket sent so far across steps, so that every react and read changes something. */
+const reactionOf = new Map(); // `${socket}|${messageId}` → the emoji that is on, or absent
+const readPos = new Map(); // socket → the seq it last read
+const EMOJI = ["👍", "❤️", "😂", "🎉"];
+
+/**
+ * The actions of a mixed step: sends from the first `mix.writers` sockets, reacts and reads
+ * from the rest. A react turns the socket's reaction on a seeded message on (rotating the
+ * emoji) or off again; a read moves the socket's position one message further. The seeding
+ * leaves enough messages in the room that no reader passes the newest one.
+ */
+function mixActions(count, { shares, writers, messages }, sendMessage) {
+  const kinds = mixPlan(count, shares);
+  const readers = conns.length - writers;
+  const n = { send: 0, react: 0, read: 0 };
+  return (k, sched) => {
+    const kind = kinds[k];
+    const i = n[kind]++;
+    if (kind === "send") return sendMessage(conns[i % writers], k, sched);
+    const socket = writers + (i % readers);
+    if (kind === "read") {
+      const seq = (readPos.get(socket) ?? 0) + 1;
+      readPos.set(socket, seq);
+      return conns[socket].sendFrame({ type: "read", seq });
+    }
+    const id = messages[Math.floor(i / readers) % messages.length];
+    const key = `${socket}|${id}`;
+    const on = reactionOf.get(key);
+    if (on) reactionOf.delete(key);
+    else reactionOf.set(key, EMOJI[i % EMOJI.length]);
+    conns[socket].sendFrame({ type: "react", id, emoji: on ?? reactionOf.get(key), on: !on });
+  };
+}
+
+/** Latency of the `updated` and `read` frames: the n-th one a socket got belongs to the n-th react/read. */
+function recordUnmarked(plan) {
+  const of = scheduleByKind(mixPlan(plan.count, plan.shares), plan.startUs, plan.rate);
+  let unmatched = 0;
+  for (const c of conns) {
+    for (const [kind, times] of Object.entries(c.unmarked)) {
+      const sched = of[kind] ?? [];
+      times.forEach((t, n) => (n < sched.length ? latency.recordValue(Math.max(1, t - sched[n])) : unmatched++));
+    }
+  }
+  return unmatched;
+}
+
+async function collect({ expected, deadlineUs, plan = null }) {
   for (;;) {
     let done = true;
     for (const c of conns) {
@@ -244,9 +338,13 @@ async function collect({ expected, deadlineUs }) {
     max = Math.max(max, c.count);
     delivered += c.count;
   }
+  const unmatched = plan ? recordUnmarked(plan) : 0;
   const cpu = process.cpuUsage(cpuAtArm);
   const wallUs = nowUs() - armedAt;
   const result = {
+    errors,
+    firstError,
+    unmatched,
     sockets: conns.length,
     delivered,
     minPerSocket: conns.length ? min : 0,
@@ -278,7 +376,12 @@ function closeAll() {
   return { closed: n };
 }
 
-const handlers = { connect, arm, send, collect, closeSome, closeAll };
+function recentAcks({ n }) {
+  const ks = [...ackIds.keys()].sort((a, b) => a - b).slice(-n);
+  return { ids: ks.map((k) => ackIds.get(k)) };
+}
+
+const handlers = { connect, arm, send, collect, recentAcks, closeSome, closeAll };
 
 process.on("message", async (msg) => {
   try {

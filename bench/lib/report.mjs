@@ -1,5 +1,5 @@
 /** latest.md and latest.svg, built from the data in latest.json only. */
-import { BASELINE, RATIOS, TARGETS } from "./targets.mjs";
+import { BASELINE, MIX_TARGETS, RATIOS, TARGETS } from "./targets.mjs";
 
 const COLORS = {
   raw: "#8a8a8a",
@@ -40,6 +40,8 @@ export function figures(results) {
     put(`fanout ${e.config} CPU µs/delivery at max`, e.target, e.max?.cpuPerDeliveryUs);
   }
   for (const e of results.cpu ?? []) put(interleavedKey(e.config, e.rate), e.target, e.median);
+  // A target that answered with errors delivered less: its CPU per delivery is no ratio's figure.
+  for (const e of results.mix ?? []) put(mixKey(e), e.target, e.partial ? null : e.median);
   for (const e of results.roomSize ?? []) {
     put(`room size: largest room at ${e.rate} msg/s`, e.target, e.largest);
     const at = e.steps.filter((s) => s.valid && s.complete);
@@ -54,7 +56,25 @@ export function figures(results) {
   return f;
 }
 
+/**
+ * ours / do-min for every fan-out figure of a run: what a later run is checked against
+ * (`--compare`), since a change must not make these worse by more than 10 %.
+ */
+export function fanoutRatios(results) {
+  const out = {};
+  for (const [key, by] of Object.entries(figures(results))) {
+    const r = key.startsWith("fanout ") ? ratio(by.ours, by["do-min"]) : null;
+    if (r !== null) out[key] = r;
+  }
+  return out;
+}
+
+const HIGHER_IS_BETTER = /max input rate|deliveries\/s/;
+
 const interleavedKey = (config, rate) => `fanout ${config} CPU µs/delivery at ${rate} msg/s, interleaved median`;
+/** Mix figures start with "mix ": the message-CPU goal and the fan-out CPU table leave them out. */
+const mixKey = (e) => `mix ${e.config} ${e.mix} at ${e.rate}/s: CPU µs/delivery, interleaved median`;
+const isMixKey = (k) => k.startsWith("mix ");
 
 // ---- Markdown ------------------------------------------------------------------------------
 
@@ -108,6 +128,7 @@ export function renderMarkdown(results, svgName) {
   if (results.roomSize) out.push(...roomSizeSection(results, f));
   if (results.fanout || results.roomSize) out.push(...cpuSection(results, f, targets));
   if (results.cpu) out.push(...interleavedSection(results, targets));
+  if (results.mix) out.push(...mixSection(results, targets));
   if (results.memory) out.push(...memorySection(results, f));
   if (results.history) out.push(...historySection(results));
   if (results.flush) out.push(...flushSection(results));
@@ -119,7 +140,7 @@ function goalLines(results, f) {
   const lines = [];
   // A fixed-rate fan-out point measured interleaved counts once, by its median of rounds.
   const cpuKeys = Object.keys(f).filter(
-    (k) => k.includes("CPU µs/delivery") && !k.endsWith("at max") && !f[`${k}, interleaved median`],
+    (k) => k.includes("CPU µs/delivery") && !k.endsWith("at max") && !f[`${k}, interleaved median`] && !isMixKey(k),
   );
   const cmp = cpuKeys
     .map((k) => ({ k, r: ratio(f[k].ours, f[k]["do-min"]) }))
@@ -130,6 +151,31 @@ function goalLines(results, f) {
     lines.push(
       `ours within 25 % of do-min's CPU per delivery: ${met} of ${cmp.length} comparable points ` +
         `(worst ${fmtRatio(worst.r)} at "${worst.k}"; all: ${cmp.map((x) => fmtRatio(x.r)).join(", ")}).`,
+    );
+  }
+  const mixes = (results.mix ?? []).filter((e) => e.target === "ours");
+  if (mixes.length) {
+    // A partial figure (a target that answered with errors) is no ratio's figure.
+    const fig = (e) => (e?.partial ? null : (e?.median ?? null));
+    const of = (e, t) => fig(results.mix.find((x) => x.config === e.config && x.mix === e.mix && x.target === t));
+    lines.push(
+      "reactions and reads, ours' CPU per delivery: " +
+        mixes
+          .map((e) => `${e.mix} ${e.config} ${fmtRatio(ratio(fig(e), of(e, "do-min")))} do-min, ${fmtRatio(ratio(fig(e), of(e, "do-sql")))} do-sql` + (e.errors ? ` (${e.errors} error frames: not comparable)` : ""))
+          .join("; ") +
+        ".",
+    );
+  }
+  const ref = results.reference;
+  if (ref && results.fanout) {
+    const now = fanoutRatios(results);
+    const keys = Object.keys(ref.ratios).filter((k) => now[k] !== undefined);
+    // > 1 is worse: a lower rate ratio, or a higher latency or CPU ratio.
+    const worse = keys.filter((k) => (HIGHER_IS_BETTER.test(k) ? ref.ratios[k] / now[k] : now[k] / ref.ratios[k]) > 1.1);
+    lines.push(
+      `fan-out ratios ours / do-min against ${ref.file} (commit ${ref.commit ?? "?"}, ${ref.mode} run): ${keys.length - worse.length} of ${keys.length} ` +
+        "no more than 10 % worse" +
+        (worse.length ? `; worse: ${worse.map((k) => `"${k}" ${fmtRatio(ref.ratios[k])} → ${fmtRatio(now[k])}`).join(", ")}.` : "."),
     );
   }
   const size = Object.keys(f).find((k) => k.startsWith("room size: largest"));
@@ -247,7 +293,7 @@ function roomSizeSection(results, f) {
 }
 
 function cpuSection(results, f, targets) {
-  const keys = Object.keys(f).filter((k) => k.includes("CPU µs/delivery"));
+  const keys = Object.keys(f).filter((k) => k.includes("CPU µs/delivery") && !isMixKey(k));
   if (keys.length === 0) return [];
   const out = ["## Server CPU per delivered message", ""];
   out.push(
@@ -288,6 +334,61 @@ function interleavedSection(results, targets) {
     out.push(`| ${config} at ${rate} msg/s | ${cells.join(" | ")} | ${fmtRatio(ratio(m("ours"), m("do-min")))} | ${fmtRatio(ratio(m("ours"), m("do-sql")))} |`);
   }
   out.push("");
+  return out;
+}
+
+function mixSection(results, allTargets) {
+  const c = results.meta.config.mix;
+  const out = ["## Reactions and reads", ""];
+  const shares = (m) =>
+    Object.entries(m)
+      .map(([k, v]) => `${Math.round(v * 100)} % ${k}`)
+      .join(" / ");
+  const mixes = [...new Set(results.mix.map((e) => e.mix))];
+  const targets = allTargets.filter((t) => MIX_TARGETS.includes(t));
+  const skipped = allTargets.filter((t) => !MIX_TARGETS.includes(t));
+  out.push(
+    "Senders × receivers: a fifth of the acting sockets send messages, the others react and read (a user's own message " +
+      "counts as read, so readers never send). The room is first seeded with messages; reacts turn a user's reaction on one " +
+      "of the 5 newest seeded messages on or off in turn, reads move the user's position one message on, so every action " +
+      "changes something and is broadcast to every socket. Mixes (open loop, a fixed rate of actions): " +
+      mixes.map((m) => `**${m}** ${shares(results.mix.find((e) => e.mix === m).shares ?? {})}`).join(", ") +
+      `. Targets interleaved round by round as in the CPU section, ${c.rounds} round${c.rounds === 1 ? "" : "s"} of ${c.stepMs / 1000} s. ` +
+      "Cells: the median µs of server CPU per delivered frame (`message`, `updated` and `read` at every socket; every round " +
+      "in brackets), then p50 / p99 ms of all deliveries (an `updated` or `read` frame is matched to its action by order)." +
+      (skipped.length ? ` Not measured: ${skipped.join(", ")} (their servers do not answer react and read).` : ""),
+  );
+  out.push("");
+  out.push(`| mix | ${targets.join(" | ")} | ours / do-min | ours / do-sql |`);
+  out.push(`|---|${targets.map(() => "---:").join("|")}|---:|---:|`);
+  const notes = [];
+  for (const cr of [...new Set(results.mix.map((e) => `${e.config}@${e.rate}`))]) {
+    const [config, rate] = cr.split("@");
+    for (const m of mixes) {
+      const of = (t) => results.mix.find((e) => e.config === config && String(e.rate) === rate && e.mix === m && e.target === t);
+      const cells = targets.map((t) => {
+        const e = of(t);
+        if (!e) return "–";
+        if (e.error) return "error";
+        const rounds = e.rounds.map((r) => (r.valid && (r.complete || e.partial) ? num(r.cpuPerDeliveryUs) : "✗")).join(", ");
+        return `${num(e.median)}${e.partial ? "*" : ""} (${rounds}); ${num(e.p50)} / ${num(e.p99)} ms`;
+      });
+      const med = (t) => (of(t)?.partial ? null : (of(t)?.median ?? null));
+      out.push(
+        `| ${m} ${config.replace("x", " × ")} at ${rate}/s | ${cells.join(" | ")} | ${fmtRatio(ratio(med("ours"), med("do-min")))} | ${fmtRatio(ratio(med("ours"), med("do-sql")))} |`,
+      );
+      for (const t of targets) {
+        const e = of(t);
+        if (e?.error) notes.push(`${t}, ${m} ${config}: error: ${e.error.slice(0, 160)}`);
+        else if (e?.partial) {
+          const delivered = e.rounds.map((r) => `${Math.round(r.deliveredRatio * 100)} %`).join(", ");
+          notes.push(`${t}, ${m} ${config}: incomplete (delivered ${delivered}), ${e.errors} error frames ("${e.firstError}"); * = not comparable`);
+        } else if (e?.errors) notes.push(`${t}, ${m} ${config}: ${e.errors} error frames ("${e.firstError}")`);
+      }
+    }
+  }
+  out.push("");
+  if (notes.length) out.push(...notes.map((n) => `- ${n}`), "");
   return out;
 }
 
@@ -389,7 +490,9 @@ function methodSection(results) {
     "## How this was measured",
     "",
     "- Targets: **raw** (`ws` broadcast server in Node), **socket.io** (Socket.IO 4, rooms and acks, WebSocket transport), " +
-      "**do-min** (a Durable Object: accept, loop over `getWebSockets()`, send), **do-sql** (do-min + one SQLite insert per message), " +
+      "**do-min** (a Durable Object: accept, loop over `getWebSockets()`, send), **do-sql** (do-min + one SQLite insert per message" +
+      (results.mix ? "; one reactions UPDATE per react, one read-position upsert per read" : "") +
+      "), " +
       "**ours** (the project's Worker and Room: JWT, membership, validation, storage before the ack, broadcast through the outbox, D1 flush). " +
       "The three Durable Object targets run in one workerd (Miniflare, as `wrangler dev` uses), each Worker on its own socket.",
     `- Project settings for the bench: ${Object.entries(m.vars)

@@ -24,12 +24,12 @@ async function measured(ctx, session, rate, durationMs, label) {
   return again.valid ? again : r;
 }
 
-async function attempt(ctx, session, rate, durationMs, label) {
+export async function attempt(ctx, session, rate, durationMs, label, stepOptions = {}) {
   let r;
   for (let attempt = 1; attempt <= ctx.cfg.retries + 1; attempt++) {
     const busy = await Session.quiet(attempt === 1 ? ctx.cfg.quietFirstMs : ctx.cfg.quietWaitMs);
     if (busy > LIMITS.foreignCores * 0.7) ctx.progressNote(`other jobs use ${busy.toFixed(2)} cores; measuring anyway`);
-    r = await session.step(rate, durationMs);
+    r = await session.step(rate, durationMs, stepOptions);
     const settled = await session.settle();
     r.settled = settled;
     r.attempt = attempt;
@@ -120,34 +120,50 @@ export async function cpuInterleaved(ctx) {
   for (const [S, R] of cfg.cpu.configs) {
     const key = `${S}x${R}`;
     const rate = cfg.fanout.fixedRates[key];
-    const open = [];
     const targets = ctx.targets.filter((t) => !cfg.cpu.targets || cfg.cpu.targets.includes(t));
-    try {
-      for (const name of targets) {
-        const target = ctx.target(name);
-        const session = await Session.warm(target, `cpu-${key}`, S, R, rate, cfg.warmupMs);
+    const entries = [];
+    await interleave(ctx, `cpu ${key}`, targets, cfg.cpu.rounds, {
+      async open(name) {
+        const session = await Session.warm(ctx.target(name), `cpu-${key}`, S, R, rate, cfg.warmupMs);
         const entry = { config: key, rate, target: name, rounds: [], median: null };
         out.push(entry);
-        open.push({ name, session, entry });
-      }
-      for (let round = 1; round <= cfg.cpu.rounds; round++) {
-        for (const { name, session, entry } of open) {
-          const r = await attempt(ctx, session, rate, cfg.cpu.stepMs, `cpu ${key} ${name} round ${round}`);
-          entry.rounds.push({ cpuPerDeliveryUs: r.cpuPerDeliveryUs, valid: r.valid, complete: r.complete, p99: r.latency.p99 });
-        }
-      }
-      for (const { entry } of open) {
-        const values = entry.rounds.filter((x) => x.valid && x.complete).map((x) => x.cpuPerDeliveryUs);
-        entry.median = values.length ? values.sort((a, b) => a - b)[Math.floor(values.length / 2)] : null;
-      }
-    } catch (err) {
-      ctx.log(`  cpu ${key}: ERROR ${String(err?.message ?? err)}`);
-      for (const { entry } of open) entry.error = String(err?.message ?? err);
-    } finally {
-      for (const { session } of open) await session.close();
-    }
+        entries.push(entry);
+        return { session, entry };
+      },
+      async turn({ session, entry }, name, round) {
+        const r = await attempt(ctx, session, rate, cfg.cpu.stepMs, `cpu ${key} ${name} round ${round}`);
+        entry.rounds.push({ cpuPerDeliveryUs: r.cpuPerDeliveryUs, valid: r.valid, complete: r.complete, p99: r.latency.p99 });
+      },
+      failed: (error) => entries.forEach((e) => (e.error = error)),
+    });
+    for (const entry of entries) entry.median = median(entry.rounds.filter((x) => x.valid && x.complete).map((x) => x.cpuPerDeliveryUs));
   }
   return out;
+}
+
+/** The median (the upper one of an even count), or null. */
+export const median = (values) => (values.length ? [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] : null);
+
+/**
+ * Every target's room open at once, the targets taking turns round by round (each `turns`
+ * entry once per target per round): a busy or quiet spell on this shared box then falls on
+ * all of them alike. `open(name)` returns { session, ... }, handed to every turn. An error
+ * ends the whole comparison (a ratio needs every target) and is passed to `failed`.
+ */
+export async function interleave(ctx, label, targets, rounds, { open, turn, turns = [turn], failed }) {
+  const opened = [];
+  try {
+    for (const name of targets) opened.push({ name, state: await open(name) });
+    for (let round = 1; round <= rounds; round++) {
+      for (const each of turns) for (const { name, state } of opened) await each(state, name, round);
+    }
+  } catch (err) {
+    const error = String(err?.message ?? err);
+    ctx.log(`  ${label}: ERROR ${error}`);
+    failed(error);
+  } finally {
+    for (const { state } of opened) await state.session.close();
+  }
 }
 
 // ---- Room size -----------------------------------------------------------------------------

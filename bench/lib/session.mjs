@@ -4,6 +4,7 @@
  * returns what was delivered, the latency percentiles and the server CPU it took.
  */
 import { GenProcess, merge, summary } from "./gen.mjs";
+import { plan } from "./mix.mjs";
 import { cpuSeconds, foreignWindow } from "./procstat.mjs";
 import { RECEIVER_USERS } from "./targets.mjs";
 
@@ -41,12 +42,13 @@ export class Session {
   /**
    * A new room of the target with its sockets connected, after one unrecorded step at `rate`
    * (JIT, caches) and once the server has gone quiet again: where every measurement starts.
+   * `warmup` replaces that step (the mix section seeds the room and warms every mix).
    */
-  static async warm(target, label, senders, receivers, rate, warmupMs) {
+  static async warm(target, label, senders, receivers, rate, warmupMs, warmup = (s) => s.step(rate, warmupMs)) {
     const room = await target.prepareRoom(label, senders);
     const session = await Session.open(target, room, senders, receivers);
     try {
-      await session.step(rate, warmupMs);
+      await warmup(session);
       await session.settle();
       return session;
     } catch (err) {
@@ -133,11 +135,16 @@ export class Session {
     return this.gens.map((g) => g.pid);
   }
 
-  /** One step: `rate` messages/s for `durationMs`, then up to `graceMs` for the last deliveries. */
-  async step(rate, durationMs, { graceMs = 2000, textBytes = 64 } = {}) {
+  /**
+   * One step: `rate` messages/s for `durationMs`, then up to `graceMs` for the last deliveries.
+   * With `mix` ({ shares, writers, messages }, see lib/mix.mjs) the actions are sends, reacts
+   * and reads; each is delivered to every socket (as `message`, `updated` or `read`).
+   */
+  async step(rate, durationMs, { graceMs = 2000, textBytes = 64, mix = null } = {}) {
     const tag = `t${++tagCounter}`;
     const count = Math.max(1, Math.round((rate * durationMs) / 1000));
-    await Promise.all(this.gens.map((g) => g.call("arm", { tag })));
+    const sends = mix ? plan(count, mix.shares).filter((k) => k === "send").length : count;
+    await Promise.all(this.gens.map((g) => g.call("arm", { tag, mix: Boolean(mix) })));
     const cpu0 = cpuSeconds(this.target.pids);
     const gen0 = cpuSeconds(this.pids);
     const foreign = foreignWindow();
@@ -145,8 +152,9 @@ export class Session {
     const startUs = t0 + 100_000;
     const sendEndUs = startUs + (count * 1e6) / rate;
     const deadlineUs = sendEndUs + graceMs * 1000;
-    const sending = this.sender.call("send", { tag, rate, count, startUs, textBytes });
-    const collected = await Promise.all(this.gens.map((g) => g.call("collect", { expected: count, deadlineUs })));
+    const sending = this.sender.call("send", { tag, rate, count, startUs, textBytes, mix });
+    const mixPlan = mix && { count, shares: mix.shares, startUs, rate };
+    const collected = await Promise.all(this.gens.map((g) => g.call("collect", { expected: count, deadlineUs, plan: mixPlan })));
     const sent = await sending;
     const t1 = nowUs();
     const cpu1 = cpuSeconds(this.target.pids);
@@ -164,7 +172,7 @@ export class Session {
     const receiverFrames = receiverRes.reduce((a, r) => a + r.frames, 0);
     const expected = count * sockets;
     const serverCpu = cpu1 - cpu0;
-    const complete = delivered === expected && senderRes.acks === count;
+    const complete = delivered === expected && senderRes.acks === sends;
     const genLoop = Math.max(...collected.map((r) => r.loopDelayP99Ms));
     const genShare = Math.max(...collected.map((r) => r.cpuShare));
     const genLimited =
@@ -183,6 +191,13 @@ export class Session {
       delivered,
       deliveredRatio: expected ? delivered / expected : 0,
       acks: senderRes.acks,
+      ...(mix && {
+        sends,
+        errors: collected.reduce((a, r) => a + r.errors, 0),
+        firstError: collected.find((r) => r.firstError)?.firstError ?? null,
+        /** `updated`/`read` frames beyond the step's reacts/reads (their latency is unknown). */
+        unmatched: collected.reduce((a, r) => a + r.unmatched, 0),
+      }),
       complete,
       latency,
       ack,
@@ -202,6 +217,11 @@ export class Session {
       genLimited,
       valid: !genLimited && !disturbed,
     };
+  }
+
+  /** Ids of the newest `n` messages the senders had acked in the last step. */
+  async recentMessageIds(n) {
+    return (await this.sender.call("recentAcks", { n })).ids;
   }
 
   /** Waits until the server has worked off any backlog (its CPU goes quiet). */

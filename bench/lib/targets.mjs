@@ -8,6 +8,9 @@ export const TARGETS = ["raw", "socket.io", "do-min", "do-sql", "ours"];
 /** Only with --before-outbox: the project built with an earlier src/room/outbox.ts. */
 export const OPTIONAL_TARGETS = ["ours-before"];
 
+/** Targets whose servers answer react and read (the mix section); raw and socket.io do not. */
+export const MIX_TARGETS = ["do-min", "do-sql", "ours", "ours-before"];
+
 /** What each target's figures are divided by in the tables ("× baseline"). */
 export const BASELINE = { raw: null, "socket.io": "raw", "do-min": "raw", "do-sql": "do-min", ours: "do-min", "ours-before": "do-min" };
 
