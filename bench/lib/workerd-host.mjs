@@ -39,7 +39,12 @@ for (const [k, v] of Object.entries(projectOptions)) {
 const bindings = { ...projectOptions.bindings, ...overrides };
 
 const direct = [{ host: "127.0.0.1", port: 0 }];
-const common = { modules: true, compatibilityDate: projectOptions.compatibilityDate, compatibilityFlags: projectOptions.compatibilityFlags };
+const common = { compatibilityDate: projectOptions.compatibilityDate, compatibilityFlags: projectOptions.compatibilityFlags };
+/**
+ * A bundle as one module, given whole: with `scriptPath` Miniflare walks the bundle's imports and
+ * refuses the dynamic `import(specifier)` that file-type keeps for Node (never called in workerd).
+ */
+const bundle = (file) => ({ modules: [{ type: "ESModule", path: file, contents: readFileSync(file, "utf8") }] });
 
 const mf = new Miniflare({
   host: "127.0.0.1",
@@ -60,14 +65,14 @@ const mf = new Miniflare({
       ...projectOptions,
       name: "edge-chat",
       ...common,
-      scriptPath: join(BUILD_DIR, "ours.mjs"),
+      ...bundle(join(BUILD_DIR, "ours.mjs")),
       bindings,
       unsafeDirectSockets: direct,
     },
     {
       name: "bench-do",
       ...common,
-      scriptPath: join(BUILD_DIR, "do-worker.mjs"),
+      ...bundle(join(BUILD_DIR, "do-worker.mjs")),
       durableObjects: {
         MIN: { className: "MinRoomDO", useSQLite: true },
         SQL: { className: "SqlRoomDO", useSQLite: true },
@@ -80,7 +85,7 @@ const mf = new Miniflare({
             ...projectOptions,
             name: "edge-chat-before",
             ...common,
-            scriptPath: join(BUILD_DIR, "ours-before.mjs"),
+            ...bundle(join(BUILD_DIR, "ours-before.mjs")),
             bindings,
             unsafeDirectSockets: direct,
           },
@@ -90,7 +95,7 @@ const mf = new Miniflare({
       ...projectOptions,
       name: "bench-seed",
       ...common,
-      scriptPath: join(BUILD_DIR, "seed-worker.mjs"),
+      ...bundle(join(BUILD_DIR, "seed-worker.mjs")),
       bindings,
       durableObjects: { ROOM: { className: "BenchRoom", useSQLite: true } },
       unsafeDirectSockets: direct,
