@@ -18,9 +18,11 @@ import {
   type Identity,
   type Message,
   type ServerFrame,
+  type AttachmentRef,
+  type UserRef,
 } from "../protocol";
 
-export type { Message, ServerFrame, Identity };
+export type { Message, ServerFrame, Identity, AttachmentRef };
 export type FrameOf<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
 
 /** Codes from the contract plus the two that only the client produces. */
@@ -62,6 +64,11 @@ export interface RoomSummary {
   lastMessage?: Message | null;
   unread?: number;
 }
+export interface SearchPage {
+  results: { message: Message; snippet: string }[];
+  nextBefore: string | null;
+}
+
 export interface RoomDetails {
   room: RoomSummary;
   members: { id: string; name: string; role: string }[];
@@ -149,6 +156,27 @@ export class ChatClient {
     return res.message;
   }
 
+  /** Uploads a file to a room; name its `id` in a send's `attachments`. */
+  async upload(roomId: string, file: Blob, name: string): Promise<AttachmentRef> {
+    const path = `/api/rooms/${encodeURIComponent(roomId)}/attachments`;
+    const init = { method: "POST", body: file, headers: { ...this.auth, "content-type": file.type || "application/octet-stream" } };
+    return (await request<{ attachment: AttachmentRef }>(this.url(path, { name }), init)).attachment;
+  }
+  /** Full-text search over the caller's rooms; `snippet` is escaped HTML with `<mark>` around hits. */
+  search(q: string, opts: { roomId?: string; limit?: number; before?: string } = {}): Promise<SearchPage> {
+    return request(this.url("/api/search", { q, ...opts }), { headers: this.auth });
+  }
+  /** Archives a room for this user alone (false: brings it back). */
+  async archive(roomId: string, archived = true): Promise<void> {
+    const path = `/api/rooms/${encodeURIComponent(roomId)}/archive`;
+    await request(this.url(path), { method: archived ? "PUT" : "DELETE", headers: this.auth });
+  }
+  /** Who other than its author has read a message. */
+  readers(roomId: string, messageId: string): Promise<{ readBy: UserRef[] }> {
+    const path = `/api/rooms/${encodeURIComponent(roomId)}/messages/${encodeURIComponent(messageId)}/reads`;
+    return request(this.url(path), { headers: this.auth });
+  }
+
   /** Opens the room socket; it connects at once and reconnects until `close()`. */
   room(roomId: string): RoomConnection {
     return new RoomConnection({ ...this.options, roomId });
@@ -181,6 +209,8 @@ export interface PendingSend {
   clientId: string;
   text: string;
   replyTo?: string;
+  /** Ids of uploads (`ChatClient.upload`) the message carries. */
+  attachments?: string[];
 }
 
 interface OutboxEntry extends PendingSend {
@@ -239,12 +269,12 @@ export class RoomConnection {
   }
 
   /** Sends a message; resolves on its ack, rejects on a refusal. Survives reconnects. */
-  send(text: string, opts: { replyTo?: string; clientId?: string } = {}): Promise<FrameOf<"ack">> {
+  send(text: string, opts: { replyTo?: string; clientId?: string; attachments?: string[] } = {}): Promise<FrameOf<"ack">> {
     const clientId = opts.clientId ?? newClientId();
     if (this.state === "closed") return Promise.reject(new ChatError("closed", "connection is closed"));
     const existing = this.outbox.get(clientId);
     if (existing) return existing.promise;
-    const frame = this.sendFrame({ clientId, text, replyTo: opts.replyTo });
+    const frame = this.sendFrame({ clientId, text, replyTo: opts.replyTo, attachments: opts.attachments });
     // The server closes the socket on an oversized frame; resending it after every reconnect
     // would loop forever, so refuse it here.
     if (new TextEncoder().encode(frame).byteLength > MAX_FRAME_BYTES) {
@@ -253,14 +283,14 @@ export class RoomConnection {
     let resolve!: OutboxEntry["resolve"];
     let reject!: OutboxEntry["reject"];
     const promise = new Promise<FrameOf<"ack">>((res, rej) => ((resolve = res), (reject = rej)));
-    this.outbox.set(clientId, { clientId, text, replyTo: opts.replyTo, promise, resolve, reject });
+    this.outbox.set(clientId, { clientId, text, replyTo: opts.replyTo, attachments: opts.attachments, promise, resolve, reject });
     if (this.isOpen) this.ws.send(frame);
     return promise;
   }
 
   /** Sends not yet acknowledged, oldest first. */
   pending(): PendingSend[] {
-    return [...this.outbox.values()].map(({ clientId, text, replyTo }) => ({ clientId, text, replyTo }));
+    return [...this.outbox.values()].map(({ clientId, text, replyTo, attachments }) => ({ clientId, text, replyTo, attachments }));
   }
   isPending(clientId: string): boolean {
     return this.outbox.has(clientId);
@@ -277,6 +307,16 @@ export class RoomConnection {
   }
   markRead(seq: number): void {
     this.sendNow({ type: "read", seq });
+  }
+  /** Turns this user's reaction on a message on or off (one per user: a new emoji replaces the old). */
+  react(id: string, emoji: string, on = true): void {
+    this.sendNow({ type: "react", id, emoji, on });
+  }
+  edit(id: string, text: string): void {
+    this.sendNow({ type: "edit", id, text });
+  }
+  delete(id: string): void {
+    this.sendNow({ type: "delete", id });
   }
 
   /** Highest seq delivered contiguously; resync starts after it. */
@@ -314,9 +354,10 @@ export class RoomConnection {
     this.emit("state", state);
   }
 
-  private sendFrame(input: { clientId: string; text: string; replyTo?: string }): string {
+  private sendFrame(input: PendingSend): string {
     const frame: ClientFrame = { type: "send", clientId: input.clientId, text: input.text };
     if (input.replyTo) frame.replyTo = input.replyTo;
+    if (input.attachments?.length) frame.attachments = input.attachments;
     return JSON.stringify(frame);
   }
 

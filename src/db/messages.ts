@@ -5,26 +5,45 @@
  */
 import { quoteOf, type AttachmentRef, type Message, type ReplyRef } from "../protocol";
 
-/** A message row with its quote's source columns (null when it quotes nothing or the row is gone). */
-export interface MessageWithQuote {
-  id: string;
-  room_id: string;
+/** A message as both stores hold it (the room's SQLite and D1 share these columns). */
+export interface StoredMessage {
   seq: number;
+  id: string;
   client_id: string | null;
   author_id: string;
   author_name: string;
   text: string;
+  reply_to_id: string | null;
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
+  /** JSON `{ emoji: [userId, ...] }`, null for none. */
   reactions: string | null;
+  /** JSON `AttachmentRef[]`, null for none. */
   attachments: string | null;
-  reply_to_id: string | null;
+}
+
+/** The quoted row's columns beside a reply (all null when it quotes nothing or the row is gone). */
+export interface QuoteColumns {
   q_author_id: string | null;
   q_author_name: string | null;
   q_text: string | null;
   q_deleted_at: string | null;
+}
+
+/** A D1 row with its room, revision and its quote's source. */
+export interface MessageWithQuote extends StoredMessage, QuoteColumns {
+  room_id: string;
   rev: number;
+}
+
+type QuoteSource = Pick<StoredMessage, "author_id" | "author_name" | "text" | "deleted_at">;
+
+/** What a reply quotes, from the joined columns; null when the quoted row was not found. */
+export function quoteSource(r: QuoteColumns): QuoteSource | null {
+  return r.q_author_id === null
+    ? null
+    : { author_id: r.q_author_id, author_name: r.q_author_name ?? "", text: r.q_text ?? "", deleted_at: r.q_deleted_at };
 }
 
 /** `SELECT … FROM messages m LEFT JOIN messages q` — append WHERE/ORDER on `m`. */
@@ -35,17 +54,15 @@ export const SELECT_MESSAGES = `
   FROM messages m LEFT JOIN messages q ON q.id = m.reply_to_id`;
 
 /** The quote of a message from the quoted row as it is now (null: the row no longer exists). */
-export function quoteOfRow(
-  id: string,
-  target: { author_id: string; author_name: string; text: string; deleted_at: string | null } | null,
-): ReplyRef {
+export function quoteOfRow(id: string, target: QuoteSource | null): ReplyRef {
   return quoteOf(id, target && { author: { id: target.author_id, name: target.author_name }, text: target.text, deletedAt: target.deleted_at });
 }
 
-export function fromD1Row(r: MessageWithQuote): Message {
+/** The message a stored row holds; its quote is the caller's to fill in (it may need D1). */
+export function toMessage(roomId: string, r: StoredMessage, replyTo: ReplyRef | null = null): Message {
   return {
     id: r.id,
-    roomId: r.room_id,
+    roomId,
     seq: r.seq,
     clientId: r.client_id,
     author: { id: r.author_id, name: r.author_name },
@@ -53,16 +70,12 @@ export function fromD1Row(r: MessageWithQuote): Message {
     createdAt: r.created_at,
     editedAt: r.edited_at,
     deletedAt: r.deleted_at,
-    replyTo:
-      r.reply_to_id === null
-        ? null
-        : quoteOfRow(
-            r.reply_to_id,
-            r.q_author_id === null
-              ? null
-              : { author_id: r.q_author_id, author_name: r.q_author_name ?? "", text: r.q_text ?? "", deleted_at: r.q_deleted_at },
-          ),
+    replyTo,
     attachments: r.attachments ? (JSON.parse(r.attachments) as AttachmentRef[]) : [],
     reactions: r.reactions ? (JSON.parse(r.reactions) as Record<string, string[]>) : {},
   };
+}
+
+export function fromD1Row(r: MessageWithQuote): Message {
+  return toMessage(r.room_id, r, r.reply_to_id === null ? null : quoteOfRow(r.reply_to_id, quoteSource(r)));
 }

@@ -5,12 +5,12 @@
  * reaches D1 with the next flush.
  */
 import type { Role } from "../db/schema";
-import { quoteOfRow } from "../db/messages";
+import { quoteOfRow, toMessage } from "../db/messages";
 import { checkText, type AttachmentRef, type Identity, type Message, type SendInput } from "../protocol";
 import { fail, ok, type RoomParts, type RoomResult } from "./parts";
 import { react } from "./reactions";
 import { canDeleteMessage, canEditMessage } from "./rules";
-import { toMessage, type MessageChange } from "./store";
+import type { MessageChange } from "./store";
 
 /** The same text from the same user within this window is refused as a duplicate. */
 export const DUPLICATE_WINDOW_MS = 10_000;

@@ -6,11 +6,11 @@
  * Every message leaves here with its quote read from the quoted row as it is now, and with
  * its receipts.
  */
-import { quoteOfRow } from "../db/messages";
+import { quoteOfRow, quoteSource, toMessage } from "../db/messages";
 import type { Message } from "../protocol";
 import type { Archive } from "./archive";
 import type { Receipts } from "./receipts";
-import { toMessage, type MessageStore, type QuotedRow, type Row } from "./store";
+import type { MessageStore, QuotedRow, Row } from "./store";
 
 export class History {
   constructor(
@@ -75,12 +75,7 @@ export class History {
     return this.receipts.decorate(
       rows.map((r) => {
         if (r.reply_to_id === null) return toMessage(roomId, r);
-        const source =
-          sources.get(r.reply_to_id) ??
-          (r.q_author_id === null
-            ? null
-            : { author_id: r.q_author_id, author_name: r.q_author_name ?? "", text: r.q_text ?? "", deleted_at: r.q_deleted_at });
-        return toMessage(roomId, r, quoteOfRow(r.reply_to_id, source));
+        return toMessage(roomId, r, quoteOfRow(r.reply_to_id, sources.get(r.reply_to_id) ?? quoteSource(r)));
       }),
     );
   }

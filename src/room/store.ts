@@ -3,6 +3,7 @@
  * then copied to D1 by the flusher. Rows carry a revision so a flush marks exactly the
  * version it wrote; recent rows stay after flushing so common reads never touch D1.
  */
+import { toMessage, type QuoteColumns, type StoredMessage } from "../db/messages";
 import type { AttachmentRef, Message, ReplyRef, UserRef } from "../protocol";
 
 /**
@@ -56,21 +57,8 @@ ALTER TABLE messages ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0;
 `;
 const STORE_VERSION = "2";
 
-/** A row as stored: the columns D1 has too, plus the flush's bookkeeping. */
-export type Row = {
-  seq: number;
-  id: string;
-  client_id: string | null;
-  author_id: string;
-  author_name: string;
-  text: string;
-  reply_to_id: string | null;
-  created_at: string;
-  edited_at: string | null;
-  deleted_at: string | null;
-  reactions: string | null;
-  attachments: string | null;
-};
+/** A row as stored: the columns D1 has too, plus (not read here) the flush's bookkeeping. */
+export type Row = StoredMessage;
 
 export type DirtyRow = Row & { rev: number };
 
@@ -94,37 +82,18 @@ export interface MessageChange {
   clearReply?: boolean;
 }
 
-/** The message a row holds; its quote is filled in by the caller (`History`), which can reach D1. */
-export function toMessage(roomId: string, r: Row, replyTo: ReplyRef | null = null): Message {
-  return {
-    id: r.id,
-    roomId,
-    seq: r.seq,
-    clientId: r.client_id,
-    author: { id: r.author_id, name: r.author_name },
-    text: r.text,
-    createdAt: r.created_at,
-    editedAt: r.edited_at,
-    deletedAt: r.deleted_at,
-    replyTo,
-    attachments: r.attachments ? (JSON.parse(r.attachments) as AttachmentRef[]) : [],
-    reactions: r.reactions ? (JSON.parse(r.reactions) as Record<string, string[]>) : {},
-  };
-}
-
 const COLUMNS =
   "seq, id, client_id, author_id, author_name, text, reply_to_id, created_at, edited_at, deleted_at, reactions, attachments";
+/** A row's values in `COLUMNS` order, for binding. */
+const values = (r: Row) => [
+  r.seq, r.id, r.client_id, r.author_id, r.author_name, r.text, r.reply_to_id, r.created_at, r.edited_at, r.deleted_at, r.reactions, r.attachments,
+];
 /** The same columns qualified, with the quoted row's, for reads that fill in quotes. */
 const QUOTED = `${COLUMNS.split(", ")
   .map((c) => `m.${c}`)
   .join(", ")}, q.author_id AS q_author_id, q.author_name AS q_author_name, q.text AS q_text, q.deleted_at AS q_deleted_at`;
 
-export type QuotedRow = Row & {
-  q_author_id: string | null;
-  q_author_name: string | null;
-  q_text: string | null;
-  q_deleted_at: string | null;
-};
+export type QuotedRow = Row & QuoteColumns;
 
 export class MessageStore {
   private lastSeqCache: number;
@@ -197,19 +166,7 @@ export class MessageStore {
           reactions: null,
           attachments,
         };
-        this.sql.exec(
-          `INSERT INTO messages (seq, id, client_id, author_id, author_name, text, reply_to_id, created_at, attachments)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          row.seq,
-          row.id,
-          row.client_id,
-          row.author_id,
-          row.author_name,
-          row.text,
-          row.reply_to_id,
-          row.created_at,
-          row.attachments,
-        );
+        this.sql.exec(`INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...values(row));
         return toMessage(roomId, row, input.replyTo);
       });
     const messages = inputs.length === 1 ? write() : this.storage.transactionSync(write);
@@ -277,18 +234,7 @@ export class MessageStore {
   adopt(row: Row, rev: number): void {
     this.sql.exec(
       `INSERT OR IGNORE INTO messages (${COLUMNS}, adopted, rev, flushed_rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
-      row.seq,
-      row.id,
-      row.client_id,
-      row.author_id,
-      row.author_name,
-      row.text,
-      row.reply_to_id,
-      row.created_at,
-      row.edited_at,
-      row.deleted_at,
-      row.reactions,
-      row.attachments,
+      ...values(row),
       rev,
       rev,
     );
