@@ -6,7 +6,7 @@
 import { quoteOf, type AttachmentRef, type Message, type ReplyRef } from "../protocol";
 
 /** A message as both stores hold it (the room's SQLite and D1 share these columns). */
-export interface StoredMessage {
+export type StoredMessage = {
   seq: number;
   id: string;
   client_id: string | null;
@@ -21,21 +21,22 @@ export interface StoredMessage {
   reactions: string | null;
   /** JSON `AttachmentRef[]`, null for none. */
   attachments: string | null;
-}
+};
 
 /** The quoted row's columns beside a reply (all null when it quotes nothing or the row is gone). */
-export interface QuoteColumns {
+export type QuoteColumns = {
   q_author_id: string | null;
   q_author_name: string | null;
   q_text: string | null;
   q_deleted_at: string | null;
-}
+};
 
 /** A D1 row with its room, revision and its quote's source. */
-export interface MessageWithQuote extends StoredMessage, QuoteColumns {
-  room_id: string;
-  rev: number;
-}
+export type MessageWithQuote = StoredMessage &
+  QuoteColumns & {
+    room_id: string;
+    rev: number;
+  };
 
 type QuoteSource = Pick<StoredMessage, "author_id" | "author_name" | "text" | "deleted_at">;
 
