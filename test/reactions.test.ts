@@ -1,7 +1,8 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../src/protocol";
 import { MAX_DISTINCT_REACTIONS, isReactionEmoji } from "../src/room/reactions";
-import { call, connect, createGroup, expectError, people } from "./helpers";
+import { call, connect, createGroup, expectError, flush, people } from "./helpers";
 
 async function post(roomId: string, user: string, text: string): Promise<Message> {
   const res = await call("POST", `/api/rooms/${roomId}/messages`, user, { clientId: crypto.randomUUID(), text });
@@ -78,6 +79,25 @@ describe("reactions", () => {
     const final = await reactions(room.id, a!, m.id);
     expect(final["🎉"]!.sort()).toEqual([b, c].sort());
     expect(final["👀"]).toEqual([a]);
+  });
+
+  it("and an edit at the same moment both survive, in the room and in D1", async () => {
+    const [a, b] = await people("a", "b");
+    const room = await createGroup(a!, [b!]);
+    const m = await post(room.id, a!, "draft");
+    const results = await Promise.all([
+      call("PATCH", `/api/rooms/${room.id}/messages/${m.id}`, a!, { text: "final" }),
+      call("PUT", reactionPath(room.id, m.id, "👍"), b!),
+      call("PATCH", `/api/rooms/${room.id}/messages/${m.id}`, a!, { text: "final, really" }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    const { messages } = (await (await call("GET", `/api/rooms/${room.id}/messages`, b!)).json()) as { messages: Message[] };
+    const held = messages.find((x) => x.id === m.id)!;
+    expect(held.reactions).toEqual({ "👍": [b] });
+    expect(["final", "final, really"]).toContain(held.text);
+    await flush(room.id);
+    const row = await env.DB.prepare("SELECT text, reactions FROM messages WHERE id = ?").bind(m.id).first();
+    expect(row).toEqual({ text: held.text, reactions: JSON.stringify({ "👍": [b] }) });
   });
 
   it(`allow ${MAX_DISTINCT_REACTIONS} different emoji on a message and refuse one more`, async () => {

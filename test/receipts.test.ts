@@ -140,6 +140,27 @@ describe("read positions", () => {
   });
 });
 
+describe("receipts in a room of 5,000 members", () => {
+  it("keep one position per member, not one row per message and reader", async () => {
+    const [a] = await people("a");
+    const room = await createGroup(a!, [(await people("b"))[0]!]);
+    const stub = env.ROOM.get(env.ROOM.idFromName(room.id));
+    const counts = await runInDurableObject(stub, (r: Room, state) => {
+      const p = parts(r);
+      const author = { id: a!, name: a! };
+      const sent = Array.from({ length: 10 }, (_, i) => p.store.insert(room.id, { clientId: null, author, text: `m${i}`, replyTo: null }));
+      // Member i has read up to message i % 10.
+      for (let i = 0; i < 5000; i++) p.reads.advance(`member-${i}`, sent[i % 10]!.seq);
+      const rows = (table: string) => state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
+      return { reads: rows("reads"), messages: rows("messages"), readBy: sent.map((m) => p.reads.readBy(m.seq, a!)) };
+    });
+    expect(counts.reads).toBe(5000);
+    expect(counts.messages).toBe(10);
+    // Message k is read by every member whose position is k or later: 500 per position.
+    expect(counts.readBy).toEqual(Array.from({ length: 10 }, (_, k) => 5000 - 500 * k));
+  });
+});
+
 describe("delivery status in a direct room", () => {
   it("goes sent, delivered (a socket of the other person got it), read", async () => {
     const [a, b] = await people("a", "b");
