@@ -28,13 +28,15 @@ const { flag, option, vars: withVars } = cliArgs();
 if (flag("help")) {
   console.log(
     `usage: npm run bench [-- --quick] [--only ${SECTIONS.join(",")}] [--targets ${TARGETS.join(",")}]` +
-      " [--out <name>] [--compare bench/results/latest.json] [--ours-outbox <file>] [--before-outbox <file>|git:<rev>] [--configs 1x10,50x500] [--mix-configs 4x10@100] [--sizes 800,1600]" +
+      " [--out <name>] [--strict] [--compare bench/results/latest.json] [--ours-outbox <file>] [--before-outbox <file>|git:<rev>] [--configs 1x10,50x500] [--mix-configs 4x10@100] [--sizes 800,1600]" +
         " [--var NAME=value]",
   );
   process.exit(0);
 }
 
 const QUICK = flag("quick");
+/** Exit non-zero when a step could not run at all (a section recorded an error): CI's smoke run. */
+const STRICT = flag("strict");
 
 /**
  * The project's settings for the bench. Guards the bench would trip are raised here, never
@@ -272,10 +274,22 @@ async function main() {
     if (option("compare")) results.reference = await reference(option("compare"));
 
     await writeResults(results);
+    const errors = errorsIn(results);
+    if (STRICT && errors.length > 0) {
+      console.error(`--strict: ${errors.length} step(s) could not run:\n${errors.slice(0, 10).join("\n")}`);
+      process.exitCode = 1;
+    }
   } finally {
     await stopAll();
     await rm(stateDir, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/** Every `error` recorded anywhere in the results (a step that threw, not one that merely failed its goal). */
+function errorsIn(value, path = "results") {
+  if (value === null || typeof value !== "object") return [];
+  const own = typeof value.error === "string" ? [`${path}: ${value.error.slice(0, 300)}`] : [];
+  return own.concat(Object.entries(value).flatMap(([k, v]) => (k === "error" ? [] : errorsIn(v, `${path}.${k}`))));
 }
 
 /** The fan-out ratios of an earlier run, kept in this run's JSON so a re-render needs no other file. */
@@ -332,7 +346,7 @@ async function writeResults(results) {
 
 main().then(
   // Anything still attached (a generator a failed section could not stop) must not keep us here.
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (err) => {
     console.error(err);
     process.exit(1);

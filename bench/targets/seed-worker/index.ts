@@ -34,7 +34,7 @@ export class BenchRoom extends Room {
       sql.exec("DELETE FROM messages");
       sql.exec(
         `WITH RECURSIVE s(n) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT n + 1 FROM s WHERE n < ?)
-         INSERT INTO messages (seq, id, client_id, author_id, author_name, text, reply_to, created_at,
+         INSERT INTO messages (seq, id, client_id, author_id, author_name, text, reply_to_id, created_at,
                                edited_at, deleted_at, rev, flushed_rev)
          SELECT n, ? || '-' || n, NULL, 'seed-' || (n % 50), 'Seed ' || (n % 50), ? || ' #' || n, NULL,
                 strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + n / 10.0, 'unixepoch'), NULL, NULL, 1, 1 FROM s`,
@@ -107,7 +107,7 @@ export default {
           const to = intParam(url, "to");
           const result = await env.DB.prepare(
             `WITH RECURSIVE s(n) AS (SELECT CAST(?1 AS INTEGER) UNION ALL SELECT n + 1 FROM s WHERE n < ?2)
-             INSERT INTO messages (id, room_id, seq, client_id, author_id, author_name, text, reply_to,
+             INSERT INTO messages (id, room_id, seq, client_id, author_id, author_name, text, reply_to_id,
                                    created_at, edited_at, deleted_at)
              SELECT ?3 || '-' || n, ?3, n, NULL, 'seed-' || (n % 50), 'Seed ' || (n % 50), ?4 || ' #' || n, NULL,
                     strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + n / 10.0, 'unixepoch'), NULL, NULL FROM s`,
