@@ -23,6 +23,15 @@ export type StoredMessage = {
   attachments: string | null;
 };
 
+/** The columns of `StoredMessage`, in the order `storedValues` gives them. */
+export const STORED_COLUMNS =
+  "seq, id, client_id, author_id, author_name, text, reply_to_id, created_at, edited_at, deleted_at, reactions, attachments";
+
+/** A row's values in `STORED_COLUMNS` order: for binding in the room, as a JSON list for D1. */
+export const storedValues = (r: StoredMessage) => [
+  r.seq, r.id, r.client_id, r.author_id, r.author_name, r.text, r.reply_to_id, r.created_at, r.edited_at, r.deleted_at, r.reactions, r.attachments,
+];
+
 /** The quoted row's columns beside a reply (all null when it quotes nothing or the row is gone). */
 export type QuoteColumns = {
   q_author_id: string | null;

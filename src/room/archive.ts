@@ -4,7 +4,7 @@
  * one, so running a flush twice, or two flushes in either order, leaves the newest version.
  */
 import { progressStatements, readStatement } from "../db/rooms";
-import { SELECT_MESSAGES, type MessageWithQuote } from "../db/messages";
+import { SELECT_MESSAGES, storedValues, type MessageWithQuote } from "../db/messages";
 import type { DirtyRow, Row } from "./store";
 
 /**
@@ -34,21 +34,7 @@ export class Archive {
       size = 0;
     };
     for (const r of rows) {
-      const json = JSON.stringify([
-        r.id,
-        r.seq,
-        r.client_id,
-        r.author_id,
-        r.author_name,
-        r.text,
-        r.reply_to_id,
-        r.created_at,
-        r.edited_at,
-        r.deleted_at,
-        r.reactions,
-        r.attachments,
-        r.rev,
-      ]);
+      const json = JSON.stringify([...storedValues(r), r.rev]);
       if (size + json.length > MAX_JSON_PER_STATEMENT) upsert();
       chunk.push(json);
       size += json.length + 1;
@@ -65,14 +51,14 @@ export class Archive {
   }
 
   /**
-   * Inserts or updates (by id) the rows of one JSON list of [id, seq, clientId, ...]. Plain D1,
-   * not the query builder: this is the flush's hot path, and drizzle builds per row.
+   * Inserts or updates (by id) the rows of one JSON list of [...storedValues(row), rev]. Plain
+   * D1, not the query builder: this is the flush's hot path, and drizzle builds per row.
    */
   private upsert(roomId: string, list: string): D1PreparedStatement {
     return this.d1
       .prepare(
         `INSERT INTO messages (id, room_id, seq, client_id, author_id, author_name, text, reply_to_id, created_at, edited_at, deleted_at, reactions, attachments, rev)
-         SELECT r ->> 0, ?1, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7, r ->> 8, r ->> 9, r ->> 10, r ->> 11, r ->> 12
+         SELECT r ->> 1, ?1, r ->> 0, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7, r ->> 8, r ->> 9, r ->> 10, r ->> 11, r ->> 12
          FROM (SELECT value AS r FROM json_each(?2)) WHERE true
          ON CONFLICT (id) DO UPDATE SET text = excluded.text, edited_at = excluded.edited_at, deleted_at = excluded.deleted_at,
            reply_to_id = excluded.reply_to_id, reactions = excluded.reactions, attachments = excluded.attachments, rev = excluded.rev

@@ -64,14 +64,18 @@ export class History {
    * join D1 already did for rows read there, one lookup for held rows quoting older ones.
    */
   private async finish(roomId: string, rows: (QuotedRow & { fromD1?: boolean })[]): Promise<Message[]> {
-    const wanted = new Set<string>();
-    for (const r of rows) if (r.reply_to_id !== null && (r.fromD1 || r.q_author_id === null)) wanted.add(r.reply_to_id);
-    const sources = new Map<string, Row>();
-    if (wanted.size > 0) {
-      for (const r of this.store.byIds([...wanted])) sources.set(r.id, r);
-      const missing = [...wanted].filter((id) => !sources.has(id) && rows.some((r) => r.reply_to_id === id && !r.fromD1));
-      for (const r of await this.archive.byIds(roomId, missing)) sources.set(r.id, r);
+    // Rows read from D1 came with D1's quoted row, but the room may hold a newer copy of it;
+    // held rows came with the room's, and quote from D1 only what the room does not hold.
+    const heldNewer = new Set<string>();
+    const onlyInD1 = new Set<string>();
+    for (const r of rows) {
+      if (r.reply_to_id === null) continue;
+      if (r.fromD1) heldNewer.add(r.reply_to_id);
+      else if (r.q_author_id === null) onlyInD1.add(r.reply_to_id);
     }
+    const sources = new Map<string, Row>();
+    if (heldNewer.size > 0) for (const r of this.store.byIds([...heldNewer])) sources.set(r.id, r);
+    if (onlyInD1.size > 0) for (const r of await this.archive.byIds(roomId, [...onlyInD1])) sources.set(r.id, r);
     return this.receipts.decorate(
       rows.map((r) => {
         if (r.reply_to_id === null) return toMessage(roomId, r);

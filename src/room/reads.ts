@@ -61,8 +61,7 @@ export class ReadPositions {
 
   /** The users other than the author who have read up to `seq`. */
   readers(seq: number, authorId: string): string[] {
-    const ids = new Set([...this.stored.keys(), ...this.written.keys()]);
-    return [...ids].filter((id) => id !== authorId && this.get(id) >= seq);
+    return this.userIds().filter((id) => id !== authorId && this.get(id) >= seq);
   }
 
   /** The highest seq that reached a socket of this user. */
@@ -117,8 +116,14 @@ export class ReadPositions {
   }
 
   private positions(): number[] {
-    const ids = new Set([...this.stored.keys(), ...this.written.keys()]);
-    return [...ids].map((id) => this.get(id)).sort((a, b) => a - b);
+    return this.userIds()
+      .map((id) => this.get(id))
+      .sort((a, b) => a - b);
+  }
+
+  /** Everyone with a position, stored or implied by a message they sent. */
+  private userIds(): string[] {
+    return [...new Set([...this.stored.keys(), ...this.written.keys()])];
   }
 
   private store(userId: string, seq: number): boolean {

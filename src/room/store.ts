@@ -3,7 +3,7 @@
  * then copied to D1 by the flusher. Rows carry a revision so a flush marks exactly the
  * version it wrote; recent rows stay after flushing so common reads never touch D1.
  */
-import { toMessage, type QuoteColumns, type StoredMessage } from "../db/messages";
+import { STORED_COLUMNS, storedValues, toMessage, type QuoteColumns, type StoredMessage } from "../db/messages";
 import type { AttachmentRef, Message, ReplyRef, UserRef } from "../protocol";
 
 /**
@@ -82,12 +82,8 @@ export interface MessageChange {
   clearReply?: boolean;
 }
 
-const COLUMNS =
-  "seq, id, client_id, author_id, author_name, text, reply_to_id, created_at, edited_at, deleted_at, reactions, attachments";
-/** A row's values in `COLUMNS` order, for binding. */
-const values = (r: Row) => [
-  r.seq, r.id, r.client_id, r.author_id, r.author_name, r.text, r.reply_to_id, r.created_at, r.edited_at, r.deleted_at, r.reactions, r.attachments,
-];
+const COLUMNS = STORED_COLUMNS;
+const values = storedValues;
 /** The same columns qualified, with the quoted row's, for reads that fill in quotes. */
 const QUOTED = `${COLUMNS.split(", ")
   .map((c) => `m.${c}`)
