@@ -3,6 +3,8 @@ import { expect } from "vitest";
 import { signToken } from "../src/lib/jwt";
 import { DEV_JWT_SECRET } from "../src/middleware/auth";
 import { unwrapFrame, type Message, type ServerFrame } from "../src/protocol";
+import type { RoomParts } from "../src/room/parts";
+import type { Room } from "../src/room/Room";
 
 export const BASE = "http://localhost";
 
@@ -190,3 +192,16 @@ export async function flush(roomId: string) {
   while (await runDurableObjectAlarm(env.ROOM.get(env.ROOM.idFromName(roomId))));
 }
 
+
+/** The Durable Object of a room. */
+export const roomStubOf = (roomId: string) => env.ROOM.get(env.ROOM.idFromName(roomId));
+
+/** A room's parts, inside `runInDurableObject`. */
+export const partsOf = (room: Room) => (room as unknown as { p: RoomParts }).p;
+
+/** Posts a message over REST as `user` and returns it (201 expected). */
+export async function postAs(roomId: string, user: string, text: string, extra: { replyTo?: string } = {}): Promise<Message> {
+  const res = await call("POST", `/api/rooms/${roomId}/messages`, user, { clientId: crypto.randomUUID(), text, ...extra });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { message: Message }).message;
+}

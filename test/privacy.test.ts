@@ -6,17 +6,9 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../src/protocol";
 import type { Room } from "../src/room/Room";
-import type { RoomParts } from "../src/room/parts";
-import { call, connect, createGroup, flush, people, type RoomView } from "./helpers";
+import { call, connect, createGroup, flush, partsOf, people, postAs, roomStubOf, type RoomView } from "./helpers";
 
-const roomStub = (id: string) => env.ROOM.get(env.ROOM.idFromName(id));
-const parts = (room: Room) => (room as unknown as { p: RoomParts }).p;
 
-async function post(roomId: string, user: string, text: string, replyTo?: string): Promise<Message> {
-  const res = await call("POST", `/api/rooms/${roomId}/messages`, user, { clientId: crypto.randomUUID(), text, replyTo });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { message: Message }).message;
-}
 
 async function history(roomId: string, user: string): Promise<Message[]> {
   return ((await (await call("GET", `/api/rooms/${roomId}/messages`, user)).json()) as { messages: Message[] }).messages;
@@ -38,8 +30,8 @@ describe("deleting a message", () => {
   it("scrubs its text from replies' quotes, history, sync, the room list and D1", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const secret = await post(room.id, a!, "my password is hunter2");
-    const reply = await post(room.id, b!, "you should not post that", secret.id);
+    const secret = await postAs(room.id, a!, "my password is hunter2");
+    const reply = await postAs(room.id, b!, "you should not post that", { replyTo: secret.id });
     expect(reply.replyTo).toMatchObject({ id: secret.id, excerpt: "my password is hunter2" });
     await flush(room.id);
     expect(await d1Text(room.id)).toContain("hunter2");
@@ -67,7 +59,7 @@ describe("deleting a message", () => {
   it("empties the room list's last message when the last message is deleted", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const m = await post(room.id, a!, "oops, wrong room: hunter2");
+    const m = await postAs(room.id, a!, "oops, wrong room: hunter2");
     await flush(room.id);
     expect((await listed(room.id, b!)).lastMessage).toMatchObject({ id: m.id, text: "oops, wrong room: hunter2" });
     await call("DELETE", `/api/rooms/${room.id}/messages/${m.id}`, a!);
@@ -78,12 +70,12 @@ describe("deleting a message", () => {
   it("scrubs a message the room no longer holds, and quotes of it read from D1", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const secret = await post(room.id, a!, "old secret hunter2");
-    const reply = await post(room.id, b!, "quoting it", secret.id);
+    const secret = await postAs(room.id, a!, "old secret hunter2");
+    const reply = await postAs(room.id, b!, "quoting it", { replyTo: secret.id });
     await flush(room.id);
     // Both rows leave the room: from now on they are read from D1.
-    await runInDurableObject(roomStub(room.id), (r: Room) => parts(r).store.prune(0));
-    await post(room.id, b!, "something newer");
+    await runInDurableObject(roomStubOf(room.id), (r: Room) => partsOf(r).store.prune(0));
+    await postAs(room.id, b!, "something newer");
 
     expect((await call("DELETE", `/api/rooms/${room.id}/messages/${secret.id}`, a!)).status).toBe(200);
     // Before the flush, history already shows the change (the room's adopted copy wins).
@@ -100,7 +92,7 @@ describe("deleting a message", () => {
     const [admin, mod, member] = await people("admin", "mod", "member");
     const room = await createGroup(admin!, [mod!, member!]);
     expect((await call("PATCH", `/api/rooms/${room.id}/members/${mod}`, admin!, { role: "moderator" })).status).toBe(200);
-    const m = await post(room.id, admin!, "delete me if you can");
+    const m = await postAs(room.id, admin!, "delete me if you can");
     const refused = await call("DELETE", `/api/rooms/${room.id}/messages/${m.id}`, member!);
     expect(refused.status).toBe(403);
     expect((await history(room.id, member!)).find((x) => x.id === m.id)!.text).toBe("delete me if you can");
@@ -112,7 +104,7 @@ describe("deleting a message", () => {
   it("drops the message's reactions and tells every socket", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const m = await post(room.id, a!, "react to this");
+    const m = await postAs(room.id, a!, "react to this");
     expect((await call("PUT", `/api/rooms/${room.id}/messages/${m.id}/reactions/${encodeURIComponent("👍")}`, b!)).status).toBe(200);
     const { socket } = await connect(room.id, b!);
     await call("DELETE", `/api/rooms/${room.id}/messages/${m.id}`, a!);
@@ -126,10 +118,10 @@ describe("editing a message", () => {
   it("shows the new text in replies' quotes and in the room list", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const m = await post(room.id, a!, "meet at 5");
-    const reply = await post(room.id, b!, "ok", m.id);
-    await post(room.id, a!, "see you");
-    const last = await post(room.id, a!, "bring snacks");
+    const m = await postAs(room.id, a!, "meet at 5");
+    const reply = await postAs(room.id, b!, "ok", { replyTo: m.id });
+    await postAs(room.id, a!, "see you");
+    const last = await postAs(room.id, a!, "bring snacks");
     await flush(room.id);
     const edited = await call("PATCH", `/api/rooms/${room.id}/messages/${m.id}`, a!, { text: "meet at 6" });
     expect(edited.status).toBe(200);
@@ -144,14 +136,14 @@ describe("editing a message", () => {
   it("is open to the author for the edit window and closed just after it", async () => {
     const [a] = await people("a");
     const room = await createGroup(a!, [(await people("b"))[0]!]);
-    const stub = roomStub(room.id);
+    const stub = roomStubOf(room.id);
     const window = 900_000;
     const [inside, outside] = await runInDurableObject(stub, (r: Room) => {
       const author = { id: a!, name: a! };
       const now = Date.now();
       return [
-        parts(r).store.insert(room.id, { clientId: null, author, text: "recent", replyTo: null }, new Date(now - window + 60_000)),
-        parts(r).store.insert(room.id, { clientId: null, author, text: "too old", replyTo: null }, new Date(now - window - 1_000)),
+        partsOf(r).store.insert(room.id, { clientId: null, author, text: "recent", replyTo: null }, new Date(now - window + 60_000)),
+        partsOf(r).store.insert(room.id, { clientId: null, author, text: "too old", replyTo: null }, new Date(now - window - 1_000)),
       ];
     });
     expect((await call("PATCH", `/api/rooms/${room.id}/messages/${inside.id}`, a!, { text: "recent, fixed" })).status).toBe(200);
@@ -164,7 +156,7 @@ describe("editing a message", () => {
   it("refuses everyone but the author", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const m = await post(room.id, b!, "mine");
+    const m = await postAs(room.id, b!, "mine");
     expect((await call("PATCH", `/api/rooms/${room.id}/messages/${m.id}`, a!, { text: "admin rewrite" })).status).toBe(403);
   });
 });
@@ -173,15 +165,15 @@ describe("flushes in any order", () => {
   it("never let an older revision of a message replace a newer one in D1", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const m = await post(room.id, a!, "version 1");
-    const stub = roomStub(room.id);
+    const m = await postAs(room.id, a!, "version 1");
+    const stub = roomStubOf(room.id);
     // Keep the first revision's rows as a flush would have read them, then let a newer one land.
-    const stale = await runInDurableObject(stub, (r: Room) => parts(r).store.dirty(100));
+    const stale = await runInDurableObject(stub, (r: Room) => partsOf(r).store.dirty(100));
     await call("PATCH", `/api/rooms/${room.id}/messages/${m.id}`, a!, { text: "version 2" });
     await call("PUT", `/api/rooms/${room.id}/messages/${m.id}/reactions/${encodeURIComponent("🎉")}`, b!);
     await flush(room.id);
     // The delayed first flush arrives last.
-    await runInDurableObject(stub, (r: Room) => parts(r).archive.write(room.id, stale, []));
+    await runInDurableObject(stub, (r: Room) => partsOf(r).archive.write(room.id, stale, []));
     const row = await env.DB.prepare("SELECT text, reactions, rev FROM messages WHERE id = ?").bind(m.id).first();
     expect(row).toMatchObject({ text: "version 2", reactions: JSON.stringify({ "🎉": [b] }), rev: 3 });
   });

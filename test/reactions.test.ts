@@ -2,12 +2,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../src/protocol";
 import { MAX_DISTINCT_REACTIONS, isReactionEmoji } from "../src/room/reactions";
-import { call, connect, createGroup, expectError, flush, people } from "./helpers";
+import { call, connect, createGroup, expectError, flush, people, postAs } from "./helpers";
 
-async function post(roomId: string, user: string, text: string): Promise<Message> {
-  const res = await call("POST", `/api/rooms/${roomId}/messages`, user, { clientId: crypto.randomUUID(), text });
-  return ((await res.json()) as { message: Message }).message;
-}
 
 const reactionPath = (roomId: string, id: string, emoji: string) =>
   `/api/rooms/${roomId}/messages/${id}/reactions/${encodeURIComponent(emoji)}`;
@@ -26,7 +22,7 @@ describe("reactions", () => {
   it("reach every socket as `updated` from a react frame, and come off again", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const m = await post(room.id, a!, "lunch?");
+    const m = await postAs(room.id, a!, "lunch?");
     const alice = await connect(room.id, a!);
     const bob = await connect(room.id, b!);
     bob.socket.send({ type: "react", id: m.id, emoji: "👍", on: true });
@@ -42,7 +38,7 @@ describe("reactions", () => {
   it("are idempotent: the same reaction twice changes and broadcasts nothing", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const m = await post(room.id, a!, "vote");
+    const m = await postAs(room.id, a!, "vote");
     const { socket } = await connect(room.id, a!);
     for (let i = 0; i < 2; i++) expect((await call("PUT", reactionPath(room.id, m.id, ":tada:"), b!)).status).toBe(200);
     for (let i = 0; i < 2; i++) expect((await call("DELETE", reactionPath(room.id, m.id, ":tada:"), b!)).status).toBe(200);
@@ -56,7 +52,7 @@ describe("reactions", () => {
   it("are one per user per message: a new emoji replaces the user's earlier one", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const m = await post(room.id, a!, "pick one");
+    const m = await postAs(room.id, a!, "pick one");
     await call("PUT", reactionPath(room.id, m.id, "👍"), b!);
     await call("PUT", reactionPath(room.id, m.id, "👍"), a!);
     await call("PUT", reactionPath(room.id, m.id, "❤️"), b!);
@@ -69,7 +65,7 @@ describe("reactions", () => {
   it("from two users at once both survive", async () => {
     const [a, b, c] = await people("a", "b", "c");
     const room = await createGroup(a!, [b!, c!]);
-    const m = await post(room.id, a!, "race");
+    const m = await postAs(room.id, a!, "race");
     const results = await Promise.all([
       call("PUT", reactionPath(room.id, m.id, "🎉"), b!),
       call("PUT", reactionPath(room.id, m.id, "🎉"), c!),
@@ -84,7 +80,7 @@ describe("reactions", () => {
   it("and an edit at the same moment both survive, in the room and in D1", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const m = await post(room.id, a!, "draft");
+    const m = await postAs(room.id, a!, "draft");
     const results = await Promise.all([
       call("PATCH", `/api/rooms/${room.id}/messages/${m.id}`, a!, { text: "final" }),
       call("PUT", reactionPath(room.id, m.id, "👍"), b!),
@@ -103,7 +99,7 @@ describe("reactions", () => {
   it(`allow ${MAX_DISTINCT_REACTIONS} different emoji on a message and refuse one more`, async () => {
     const users = await people(...Array.from({ length: MAX_DISTINCT_REACTIONS + 2 }, (_, i) => `r${i}`));
     const room = await createGroup(users[0]!, users.slice(1));
-    const m = await post(room.id, users[0]!, "so many feelings");
+    const m = await postAs(room.id, users[0]!, "so many feelings");
     const names = [":+1:", ":-1:", ":heart:", ":smile:", ":laughing:", ":joy:", ":tada:", ":clap:", ":fire:", ":eyes:", ":rocket:",
       ":100:", ":pray:", ":thinking:", ":ok_hand:", ":wave:", ":star:", ":sparkles:", ":muscle:", ":sob:", ":cry:"];
     for (let i = 0; i < MAX_DISTINCT_REACTIONS; i++) {
@@ -118,7 +114,7 @@ describe("reactions", () => {
   it("refuse a bad emoji, an unknown message, a deleted message and non-members", async () => {
     const [a, b, outsider] = await people("a", "b", "outsider");
     const room = await createGroup(a!, [b!]);
-    const m = await post(room.id, a!, "hi");
+    const m = await postAs(room.id, a!, "hi");
     await expectError(await call("PUT", reactionPath(room.id, m.id, "lol"), b!), 400, "bad_request");
     await expectError(await call("PUT", reactionPath(room.id, m.id, "👍👍"), b!), 400, "bad_request");
     await expectError(await call("PUT", reactionPath(room.id, "no-such-message", "👍"), b!), 404, "not_found");

@@ -2,16 +2,10 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../src/protocol";
 import type { Room } from "../src/room/Room";
-import type { RoomParts } from "../src/room/parts";
 import { READ_PUSH_GAP_MS } from "../src/room/flusher";
-import { call, connect, createGroup, expectError, flush, people, type RoomView } from "./helpers";
+import { call, connect, createGroup, expectError, flush, partsOf, people, postAs, roomStubOf, type RoomView } from "./helpers";
 
-const parts = (room: Room) => (room as unknown as { p: RoomParts }).p;
 
-async function post(roomId: string, user: string, text: string): Promise<Message> {
-  const res = await call("POST", `/api/rooms/${roomId}/messages`, user, { clientId: crypto.randomUUID(), text });
-  return ((await res.json()) as { message: Message }).message;
-}
 
 async function unread(roomId: string, user: string): Promise<number> {
   const { rooms } = (await (await call("GET", "/api/rooms", user)).json()) as { rooms: RoomView[] };
@@ -26,7 +20,7 @@ describe("read positions", () => {
   it("move the room list's unread count at once, by REST and by socket", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    for (let i = 1; i <= 3; i++) await post(room.id, a!, `news ${i}`);
+    for (let i = 1; i <= 3; i++) await postAs(room.id, a!, `news ${i}`);
     await flush(room.id);
     expect(await unread(room.id, b!)).toBe(3);
     expect((await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: 2 })).status).toBe(204);
@@ -41,13 +35,13 @@ describe("read positions", () => {
   it("only move forward, and a read behind or at the position broadcasts nothing", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    for (let i = 1; i <= 3; i++) await post(room.id, a!, `m${i}`);
+    for (let i = 1; i <= 3; i++) await postAs(room.id, a!, `m${i}`);
     const watcher = await connect(room.id, a!);
     await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: 3 });
     await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: 1 });
     await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: 3 });
     // Reading past the end reads up to the last message.
-    await post(room.id, a!, "m4");
+    await postAs(room.id, a!, "m4");
     await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: 99 });
     await watcher.socket.next("read", (f) => f.seq === 4);
     expect(watcher.socket.all("read").filter((f) => f.userId === b).map((f) => f.seq)).toEqual([3, 4]);
@@ -58,8 +52,8 @@ describe("read positions", () => {
   it("give every message a readBy count of the other members who reached it, and list them", async () => {
     const [a, b, c, d] = await people("a", "b", "c", "d");
     const room = await createGroup(a!, [b!, c!, d!]);
-    const m1 = await post(room.id, a!, "one");
-    const m2 = await post(room.id, a!, "two");
+    const m1 = await postAs(room.id, a!, "one");
+    const m2 = await postAs(room.id, a!, "two");
     expect(m2.readBy).toBe(0);
     await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: m2.seq });
     await call("POST", `/api/rooms/${room.id}/read`, c!, { seq: m1.seq });
@@ -70,7 +64,7 @@ describe("read positions", () => {
     expect(readBy.map((u) => u.id).sort()).toEqual([b, c].sort());
     expect(readBy[0]).toHaveProperty("name");
     // A reply by c means c read up to it too.
-    await post(room.id, c!, "three");
+    await postAs(room.id, c!, "three");
     expect((await history(room.id, d!)).find((m) => m.id === m2.id)!.readBy).toBe(2);
     await expectError(await call("GET", `/api/rooms/${room.id}/messages/nope/reads`, d!), 404, "not_found");
     const [outsider] = await people("outsider");
@@ -80,7 +74,7 @@ describe("read positions", () => {
   it("count no one twice and forget members who leave", async () => {
     const [a, b, c] = await people("a", "b", "c");
     const room = await createGroup(a!, [b!, c!]);
-    const m = await post(room.id, a!, "hello");
+    const m = await postAs(room.id, a!, "hello");
     await call("POST", `/api/rooms/${room.id}/read`, b!, { seq: m.seq });
     await call("POST", `/api/rooms/${room.id}/read`, c!, { seq: m.seq });
     expect((await history(room.id, a!))[0]!.readBy).toBe(2);
@@ -91,10 +85,10 @@ describe("read positions", () => {
   it("share D1 writes: a burst of reads from many members costs a few writes, not one each", async () => {
     const users = await people(...Array.from({ length: 30 }, (_, i) => `reader${i}`));
     const room = await createGroup(users[0]!, users.slice(1));
-    const m = await post(room.id, users[0]!, "read me");
-    const stub = env.ROOM.get(env.ROOM.idFromName(room.id));
+    const m = await postAs(room.id, users[0]!, "read me");
+    const stub = roomStubOf(room.id);
     const writes = await runInDurableObject(stub, async (r: Room) => {
-      const p = parts(r);
+      const p = partsOf(r);
       let count = 0;
       const original = p.archive.writeReads.bind(p.archive);
       p.archive.writeReads = (roomId, reads) => (count++, original(roomId, reads));
@@ -113,10 +107,10 @@ describe("read positions", () => {
   it("write a steady stream of reads to D1 at most once per gap, not once per read", async () => {
     const users = await people(...Array.from({ length: 20 }, (_, i) => `steady${i}`));
     const room = await createGroup(users[0]!, users.slice(1));
-    const m = await post(room.id, users[0]!, "read me slowly");
-    const stub = env.ROOM.get(env.ROOM.idFromName(room.id));
+    const m = await postAs(room.id, users[0]!, "read me slowly");
+    const stub = roomStubOf(room.id);
     const { writes, elapsed } = await runInDurableObject(stub, async (r: Room) => {
-      const p = parts(r);
+      const p = partsOf(r);
       let count = 0;
       const original = p.archive.writeReads.bind(p.archive);
       p.archive.writeReads = (roomId, reads) => (count++, original(roomId, reads));
@@ -144,9 +138,9 @@ describe("receipts in a room of 5,000 members", () => {
   it("keep one position per member, not one row per message and reader", async () => {
     const [a] = await people("a");
     const room = await createGroup(a!, [(await people("b"))[0]!]);
-    const stub = env.ROOM.get(env.ROOM.idFromName(room.id));
+    const stub = roomStubOf(room.id);
     const counts = await runInDurableObject(stub, (r: Room, state) => {
-      const p = parts(r);
+      const p = partsOf(r);
       const author = { id: a!, name: a! };
       const sent = Array.from({ length: 10 }, (_, i) => p.store.insert(room.id, { clientId: null, author, text: `m${i}`, replyTo: null }));
       // Member i has read up to message i % 10.
@@ -166,7 +160,7 @@ describe("delivery status in a direct room", () => {
     const [a, b] = await people("a", "b");
     const res = await call("POST", "/api/rooms/direct", a!, { userId: b });
     const room = ((await res.json()) as { room: RoomView }).room;
-    const sent = await post(room.id, a!, "are you there?");
+    const sent = await postAs(room.id, a!, "are you there?");
     expect(sent.status).toBe("sent");
     const alice = await connect(room.id, a!);
     const bob = await connect(room.id, b!);
@@ -189,7 +183,7 @@ describe("delivery status in a direct room", () => {
   it("is absent in group rooms", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const m = await post(room.id, a!, "hello group");
+    const m = await postAs(room.id, a!, "hello group");
     expect(m.status).toBeUndefined();
     expect(m.readBy).toBe(0);
   });
