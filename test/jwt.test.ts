@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import app from "../src/index";
+import app from "../src/app";
 import { verifyToken } from "../src/lib/jwt";
 import { DEV_JWT_SECRET } from "../src/middleware/auth";
 import { api, openSocket, uniqueRoom } from "./helpers";

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import app from "../src/index";
+import app from "../src/app";
 import type { Message } from "../src/protocol";
 import { api, connect, tokenFor, uniqueRoom } from "./helpers";
 

@@ -11,7 +11,8 @@
  *   POST /__bench/flush-run?room=&batch=      flushes them all to D1 with the real Flusher,
  *                                              `batch` rows per flush; returns rows and ms
  */
-import app, { Room } from "../../../src/index";
+import app from "../../../src/app";
+import { Room } from "../../../src/index";
 import { Archive } from "../../../src/room/archive";
 import { Flusher } from "../../../src/room/flusher";
 import { ReadPositions } from "../../../src/room/reads";

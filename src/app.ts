@@ -1,0 +1,34 @@
+/** The Hono app: the REST API under /api and the socket route, one router per resource. */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./env";
+import { ApiError, errorResponse } from "./lib/errors";
+import { codeForStatus } from "./protocol";
+import auth from "./routes/auth";
+import health from "./routes/health";
+import parties from "./routes/parties";
+import rooms from "./routes/rooms";
+import search from "./routes/search";
+import users from "./routes/users";
+
+const app = new Hono<AppEnv>();
+
+app.route("/api/health", health);
+app.route("/api/auth", auth);
+app.route("/api/rooms", rooms);
+app.route("/api/users", users);
+app.route("/api/search", search);
+app.route("/parties", parties);
+
+app.notFound((c) => errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) return errorResponse(err.code, err.message, err.headers);
+  if (err instanceof HTTPException) {
+    return errorResponse(codeForStatus(err.status), err.message || "bad request");
+  }
+  console.error(`${c.req.method} ${c.req.path}`, err);
+  return errorResponse("internal", "internal error");
+});
+
+export default app;
