@@ -219,6 +219,37 @@ describe("web app", () => {
     expect(pageErrors).toEqual([]);
   });
 
+  test("a deleted message disappears from the quotes of replies, live and after a reload", async () => {
+    await setup();
+    const page = await openPage();
+    await signIn(page, "Bob", "bob");
+    const alice = await devLogin(url(), "alice", "Alice");
+    const aliceApi = new ChatClient({ baseUrl: url(), token: alice.token });
+    const bobApi = new ChatClient({ baseUrl: url(), token: (await devLogin(url(), "bob", "Bob")).token });
+    const { room } = await aliceApi.createGroup("Oops", ["bob"]);
+    const secret = await aliceApi.postMessage(room.id, { text: "my password is hunter2" });
+    await bobApi.postMessage(room.id, { text: "delete that!", replyTo: secret.id });
+
+    await openRoom(page, room.id);
+    const quote = message(page, "delete that!").locator("blockquote");
+    await expect.poll(() => quote.textContent(), WAIT).toContain("my password is hunter2");
+
+    const res = await fetch(`${url()}/api/rooms/${room.id}/messages/${secret.id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
+    expect(res.status).toBe(200);
+    await expect.poll(() => quote.textContent(), WAIT).toBe("deleted message");
+    await page.getByText("This message was deleted.").waitFor(WAIT);
+    expect(await page.locator(".list").textContent()).not.toContain("hunter2");
+
+    await page.reload();
+    await page.locator('.conn[data-state="open"]').waitFor(WAIT);
+    await expect.poll(() => message(page, "delete that!").locator("blockquote").textContent(), WAIT).toBe("deleted message");
+    expect(await page.locator(".list").textContent()).not.toContain("hunter2");
+    expect(pageErrors).toEqual([]);
+  });
+
   test("a room the user may not enter says so instead of spinning", async () => {
     await setup();
     const page = await openPage();
