@@ -4,7 +4,7 @@
  * one, so running a flush twice, or two flushes in either order, leaves the newest version.
  */
 import { progressStatements, readStatement } from "../db/rooms";
-import { SELECT_MESSAGES, storedValues, type MessageWithQuote } from "../db/messages";
+import { SELECT_MESSAGES, STORED_COLUMNS, storedValues, type MessageWithQuote } from "../db/messages";
 import type { DirtyRow, Row } from "./store";
 
 /**
@@ -13,8 +13,6 @@ import type { DirtyRow, Row } from "./store";
  * units stay under that even if every one takes three bytes.
  */
 export const MAX_JSON_PER_STATEMENT = 600_000;
-
-export type ArchivedRow = MessageWithQuote;
 
 export class Archive {
   constructor(private readonly d1: D1Database) {}
@@ -68,20 +66,20 @@ export class Archive {
   }
 
   /** Messages with lo <= seq <= hi from D1, ascending, with their quotes' sources. */
-  async range(roomId: string, lo: number, hi: number): Promise<ArchivedRow[]> {
+  async range(roomId: string, lo: number, hi: number): Promise<MessageWithQuote[]> {
     if (hi < lo) return [];
     const { results } = await this.d1
       .prepare(`${SELECT_MESSAGES} WHERE m.room_id = ? AND m.seq BETWEEN ? AND ? ORDER BY m.seq`)
       .bind(roomId, lo, hi)
-      .all<ArchivedRow>();
+      .all<MessageWithQuote>();
     return results;
   }
 
-  async byId(roomId: string, id: string): Promise<ArchivedRow | null> {
+  async byId(roomId: string, id: string): Promise<MessageWithQuote | null> {
     return this.d1
       .prepare(`${SELECT_MESSAGES} WHERE m.room_id = ? AND m.id = ?`)
       .bind(roomId, id)
-      .first<ArchivedRow>();
+      .first<MessageWithQuote>();
   }
 
   /** The rows these ids name in this room (the sources of quotes the room does not hold). */
@@ -89,7 +87,7 @@ export class Archive {
     if (ids.length === 0) return [];
     const { results } = await this.d1
       .prepare(
-        `SELECT seq, id, client_id, author_id, author_name, text, reply_to_id, created_at, edited_at, deleted_at, reactions, attachments
+        `SELECT ${STORED_COLUMNS}
          FROM messages WHERE room_id = ? AND id IN (SELECT value FROM json_each(?))`,
       )
       .bind(roomId, JSON.stringify(ids))

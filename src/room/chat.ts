@@ -65,6 +65,8 @@ export class Chat {
     if (this.p.typing.stop(user.id)) {
       this.p.outbox.broadcast({ type: "typing", userId: user.id, name: user.name, on: false }, this.notFrom(user.id));
     }
+    // Nobody else can have read a message written just now; counting would re-sort every
+    // member's position on every send.
     message.readBy = 0;
     const peer = this.p.receipts.peerOf(user.id);
     if (peer !== null) {

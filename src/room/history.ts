@@ -54,8 +54,8 @@ export class History {
     return row ? (await this.finish(roomId, [row]))[0]! : null;
   }
 
-  /** The row of a message, held or from D1 (then with its D1 revision). */
-  async rowById(roomId: string, id: string): Promise<(QuotedRow & { rev?: number }) | null> {
+  /** The row of a message, held or from D1. */
+  async rowById(roomId: string, id: string): Promise<QuotedRow | null> {
     return this.store.byId(id) ?? (await this.archive.byId(roomId, id));
   }
 

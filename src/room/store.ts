@@ -82,10 +82,8 @@ export interface MessageChange {
   clearReply?: boolean;
 }
 
-const COLUMNS = STORED_COLUMNS;
-const values = storedValues;
 /** The same columns qualified, with the quoted row's, for reads that fill in quotes. */
-const QUOTED = `${COLUMNS.split(", ")
+const QUOTED = `${STORED_COLUMNS.split(", ")
   .map((c) => `m.${c}`)
   .join(", ")}, q.author_id AS q_author_id, q.author_name AS q_author_name, q.text AS q_text, q.deleted_at AS q_deleted_at`;
 
@@ -162,7 +160,7 @@ export class MessageStore {
           reactions: null,
           attachments,
         };
-        this.sql.exec(`INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...values(row));
+        this.sql.exec(`INSERT INTO messages (${STORED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ...storedValues(row));
         return toMessage(roomId, row, input.replyTo);
       });
     const messages = inputs.length === 1 ? write() : this.storage.transactionSync(write);
@@ -219,7 +217,7 @@ export class MessageStore {
   byIds(ids: string[]): Row[] {
     if (ids.length === 0) return [];
     return this.sql
-      .exec<Row>(`SELECT ${COLUMNS} FROM messages WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids))
+      .exec<Row>(`SELECT ${STORED_COLUMNS} FROM messages WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(ids))
       .toArray();
   }
 
@@ -229,8 +227,8 @@ export class MessageStore {
    */
   adopt(row: Row, rev: number): void {
     this.sql.exec(
-      `INSERT OR IGNORE INTO messages (${COLUMNS}, adopted, rev, flushed_rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
-      ...values(row),
+      `INSERT OR IGNORE INTO messages (${STORED_COLUMNS}, adopted, rev, flushed_rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+      ...storedValues(row),
       rev,
       rev,
     );
@@ -258,7 +256,7 @@ export class MessageStore {
   /** Rows whose current revision is not in D1 yet, oldest first. */
   dirty(limit: number): DirtyRow[] {
     return this.sql
-      .exec<DirtyRow>(`SELECT ${COLUMNS}, rev FROM messages WHERE rev > flushed_rev ORDER BY seq LIMIT ?`, limit)
+      .exec<DirtyRow>(`SELECT ${STORED_COLUMNS}, rev FROM messages WHERE rev > flushed_rev ORDER BY seq LIMIT ?`, limit)
       .toArray();
   }
 
