@@ -1,33 +1,80 @@
+import { createServer } from "node:net";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+/** A port nothing listens on right now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.once("error", reject);
+  });
+}
+
+// The Upstash project's servers (test/setup/redis-servers.ts) listen here; the Worker's
+// bindings below point at them. The "down" port is one nobody will listen on.
+for (const name of ["TEST_REDIS_PORT", "TEST_UPSTASH_PORT", "TEST_SLOW_UPSTASH_PORT", "TEST_DOWN_UPSTASH_PORT"]) {
+  process.env[name] ??= String(await freePort());
+}
+const REDIS_TOKEN = "test-upstash-token";
+const restUrl = (name: string) => `http://127.0.0.1:${process.env[name]}`;
+
+const migrations = await readD1Migrations("./migrations");
+const baseBindings = {
+  DEV_MODE: "true",
+  // Alarms are driven by the tests (runDurableObjectAlarm), not by the clock.
+  FLUSH_INTERVAL_MS: "3600000",
+  STAFF_USER_IDS: "staff1,staff2",
+  TEST_MIGRATIONS: migrations,
+};
+
+/** A project inside workerd: real Durable Objects, D1, R2 and sockets through the Worker. */
+function workers(name: string, include: string[], bindings: Record<string, unknown>, extra: object = {}) {
+  return {
+    plugins: [
+      cloudflareTest(async () => ({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: { bindings: { ...baseBindings, ...bindings } },
+      })),
+    ],
+    test: {
+      name,
+      include,
+      setupFiles: ["./test/setup/apply-migrations.ts"],
+      testTimeout: 20_000,
+      ...extra,
+    },
+  };
+}
 
 export default defineConfig({
   test: {
     projects: [
-      {
-        // Inside workerd: real Durable Objects, D1 and sockets through the Worker.
-        plugins: [
-          cloudflareTest(async () => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                DEV_MODE: "true",
-                // Alarms are driven by the tests (runDurableObjectAlarm), not by the clock.
-                FLUSH_INTERVAL_MS: "3600000",
-                STAFF_USER_IDS: "staff1,staff2",
-                TEST_MIGRATIONS: await readD1Migrations("./migrations"),
-              },
-            },
-          })),
-        ],
-        test: {
-          name: "workers",
-          include: ["test/**/*.test.ts"],
-          exclude: ["test/node/**"],
-          setupFiles: ["./test/setup/apply-migrations.ts"],
-          testTimeout: 20_000,
+      // Everything but the limits: tests send far more than a person would, so the budgets are
+      // raised (never removed) here. The limits projects below run with wrangler.toml's own.
+      workers("workers", ["test/*.test.ts"], {
+        RATE_SENDS: "100000/1m",
+        RATE_FRAMES: "100000/1m",
+        RATE_CONNECTIONS: "100000/1m",
+        RATE_UPLOADS: "100000/1m",
+        RATE_SEARCHES: "100000/1m",
+      }),
+      // The limits, guards and topics suite, once against the embedded default...
+      workers("limits-embedded", ["test/limits/**/*.test.ts"], {}),
+      // ...and once against Upstash's REST protocol in front of a real redis-server.
+      workers(
+        "limits-upstash",
+        ["test/limits/**/*.test.ts", "test/redis/**/*.test.ts"],
+        {
+          UPSTASH_REDIS_REST_URL: restUrl("TEST_UPSTASH_PORT"),
+          UPSTASH_REDIS_REST_TOKEN: REDIS_TOKEN,
+          TEST_SLOW_REDIS_URL: restUrl("TEST_SLOW_UPSTASH_PORT"),
+          TEST_DOWN_REDIS_URL: restUrl("TEST_DOWN_UPSTASH_PORT"),
         },
-      },
+        { globalSetup: ["./test/setup/redis-servers.ts"] },
+      ),
       {
         // Plain Node: tests that drive `wrangler dev`, Chromium or Redis from outside.
         test: {

@@ -11,6 +11,9 @@ export type Bindings = Env & {
   /** When set, tokens must carry this `iss` / `aud`. */
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
+  /** Upstash Redis for limits and topics; without them the embedded default serves. */
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
 };
 
 export interface AppEnv {

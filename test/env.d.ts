@@ -4,6 +4,12 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** Set in the limits-upstash project only (vitest.config.ts). */
+      UPSTASH_REDIS_REST_URL?: string;
+      UPSTASH_REDIS_REST_TOKEN?: string;
+      /** An Upstash REST endpoint that answers only after 3 s, and one where nothing listens. */
+      TEST_SLOW_REDIS_URL?: string;
+      TEST_DOWN_REDIS_URL?: string;
     }
   }
 }

@@ -1,0 +1,17 @@
+/**
+ * The Upstash Redis client, when `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` are
+ * set; without them the embedded implementations serve (see README, "Limits").
+ */
+import { Redis } from "@upstash/redis/cloudflare";
+import type { Bindings } from "../env";
+
+export function redisFrom(env: Bindings): Redis | null {
+  const url = env.UPSTASH_REDIS_REST_URL;
+  const token = env.UPSTASH_REDIS_REST_TOKEN;
+  if (!url || !token) return null;
+  // No retries: a send waits on this call, and what happens when Redis does not answer is
+  // decided per limit (src/limits/policy.ts), not by retrying behind the sender's back.
+  // Plain JSON answers (no base64 layer): everything stored here is UTF-8 text and numbers,
+  // and the same client then also speaks to a local `upstash-redis-server` in development.
+  return new Redis({ url, token, retry: false, enableTelemetry: false, responseEncoding: false });
+}
