@@ -13,6 +13,39 @@ export interface Config {
   editWindowMs: number;
   /** User ids of the staff: visitors' rooms include them, and they run the community. */
   staff: string[];
+  /** Budgets, each `count/window` in wrangler.toml (`RATE_*`); src/limits/rules.ts says who counts. */
+  rates: Record<RateName, Rate>;
+  /** Sockets one user may hold open in one room; one more closes their oldest. */
+  maxSocketsPerRoom: number;
+  /** How long a limit waits for Redis before its outage policy applies. */
+  redisTimeoutMs: number;
+}
+
+export interface Rate {
+  limit: number;
+  windowMs: number;
+}
+
+export type RateName = "sends" | "visitorTokens" | "connections" | "uploads" | "searches" | "frames";
+
+const DEFAULT_RATES: Record<RateName, string> = {
+  sends: "60/1m",
+  visitorTokens: "10/15m",
+  connections: "30/1m",
+  uploads: "30/1m",
+  searches: "60/1m",
+  frames: "240/1m",
+};
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** `"60/1m"`: 60 per minute. Units s, m, h. Anything else falls back to the default. */
+export function parseRate(value: string | undefined, fallback: string): Rate {
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*([smh])\s*$/.exec(value ?? "") ?? /^(\d+)\/(\d+)([smh])$/.exec(fallback)!;
+  const limit = Number(match[1]);
+  const windowMs = Number(match[2]) * UNIT_MS[match[3] as keyof typeof UNIT_MS];
+  if (limit < 1 || windowMs < 1000) return parseRate(fallback, fallback);
+  return { limit, windowMs };
 }
 
 function int(value: string | undefined, fallback: number, min = 0): number {
@@ -37,5 +70,15 @@ export function readConfig(env: Bindings): Config {
     retainLocalMessages: int(env.RETAIN_LOCAL_MESSAGES, 1000),
     editWindowMs: int(env.EDIT_WINDOW_S, 900) * 1000,
     staff: list(env.STAFF_USER_IDS),
+    rates: {
+      sends: parseRate(env.RATE_SENDS, DEFAULT_RATES.sends),
+      visitorTokens: parseRate(env.RATE_VISITOR_TOKENS, DEFAULT_RATES.visitorTokens),
+      connections: parseRate(env.RATE_CONNECTIONS, DEFAULT_RATES.connections),
+      uploads: parseRate(env.RATE_UPLOADS, DEFAULT_RATES.uploads),
+      searches: parseRate(env.RATE_SEARCHES, DEFAULT_RATES.searches),
+      frames: parseRate(env.RATE_FRAMES, DEFAULT_RATES.frames),
+    },
+    maxSocketsPerRoom: int(env.MAX_SOCKETS_PER_ROOM, 10, 1),
+    redisTimeoutMs: int(env.REDIS_TIMEOUT_MS, 500, 1),
   };
 }

@@ -33,6 +33,8 @@ export const ERROR_STATUS = {
   duplicate: 409,
   rate_limited: 429,
   internal: 500,
+  /** A dependency the request needs (Redis, for limits that fail closed) is not answering. */
+  unavailable: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
@@ -47,6 +49,7 @@ export function codeForStatus(status: number): ErrorCode {
     413: "too_large",
     415: "unsupported_type",
     429: "rate_limited",
+    503: "unavailable",
   };
   return codes[status] ?? (status >= 500 ? "internal" : "bad_request");
 }

@@ -216,9 +216,9 @@ describe("group writes", () => {
     const alice = { id: "alice", name: "Alice", kind: "member" as const };
     const results = await runInDurableObject(stubOf(room), async (instance: Room) => {
       const chat = (instance as unknown as { chat: Chat }).chat;
-      await chat.post(room, alice, { clientId: "warm", text: "warm up" });
+      await chat.post(room, alice, "member", { clientId: "warm", text: "warm up" });
       // Within 2 ms of that write: the send waits for its group, and the resend finds it there.
-      const sends = [chat.post(room, alice, { clientId: "twice", text: "once only" }), chat.post(room, alice, { clientId: "twice", text: "once only" })];
+      const sends = [chat.post(room, alice, "member", { clientId: "twice", text: "once only" }), chat.post(room, alice, "member", { clientId: "twice", text: "once only" })];
       return Promise.all(sends);
     });
     const [first, again] = results.map((r) => (r.ok ? r.value : null));

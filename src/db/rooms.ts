@@ -17,6 +17,7 @@ export interface RoomView {
   lastMessage: Message | null;
   unread: number;
   lastActivityAt: string;
+  slowModeSeconds: number;
 }
 
 export interface NewRoom {
@@ -38,6 +39,14 @@ export async function insertRoom(d1: D1Database, room: NewRoom, roster: { id: st
         .onConflictDoUpdate({ target: [members.roomId, members.userId], set: { role: m.role } }),
     ),
   ]);
+}
+
+/** A room's settings; only the fields given change. */
+export async function updateRoom(d1: D1Database, roomId: string, patch: { title?: string; slowModeSeconds?: number }) {
+  const set: Partial<typeof rooms.$inferInsert> = {};
+  if (patch.title !== undefined) set.title = patch.title;
+  if (patch.slowModeSeconds !== undefined) set.slowModeSeconds = patch.slowModeSeconds;
+  if (Object.keys(set).length > 0) await drizzle(d1).update(rooms).set(set).where(eq(rooms.id, roomId));
 }
 
 export async function putMember(d1: D1Database, roomId: string, userId: string, role: Role) {
@@ -102,7 +111,7 @@ export interface ListCursor {
 // The last message is read from `messages` by (room, last_seq), so an edit or delete shows here
 // as soon as it is flushed; `q` is the row it quotes.
 const VIEW_SELECT = `
-  SELECT r.id, r.kind, r.title, m.role, r.last_activity_at AS lastActivityAt,
+  SELECT r.id, r.kind, r.title, m.role, r.last_activity_at AS lastActivityAt, r.slow_mode_seconds AS slowModeSeconds,
          max(r.last_seq - m.last_read_seq, 0) AS unread,
          CASE WHEN r.kind = 'direct' THEN (
            SELECT u.name FROM members o JOIN users u ON u.id = o.user_id
@@ -125,7 +134,7 @@ type ViewRow = Omit<RoomView, "lastMessage"> & { peerName: string | null } & {
 };
 
 function toView(row: ViewRow): RoomView {
-  const { id, kind, title, role, unread, lastActivityAt, peerName } = row;
+  const { id, kind, title, role, unread, lastActivityAt, peerName, slowModeSeconds } = row;
   return {
     id,
     kind,
@@ -135,6 +144,7 @@ function toView(row: ViewRow): RoomView {
     lastMessage: row.lm_id === null ? null : fromD1Row(lastMessageRow(row)),
     unread,
     lastActivityAt,
+    slowModeSeconds,
   };
 }
 

@@ -65,6 +65,8 @@ export const rooms = sqliteTable(
     lastSeq: integer("last_seq").notNull().default(0),
     /** When the room last had a message (or was created): the room list's order. */
     lastActivityAt: text("last_activity_at").notNull(),
+    /** Slow mode: each plain member may send once per this many seconds; 0 is off. */
+    slowModeSeconds: integer("slow_mode_seconds").notNull().default(0),
   },
   (t) => [index("rooms_kind").on(t.kind, t.lastActivityAt)],
 );

@@ -1,38 +1,64 @@
 /**
- * The embedded rate limiter: one small Durable Object per limited key, counting hits in a
- * fixed window in its own storage, so limits hold across Worker isolates and restarts
- * without any external service.
+ * The embedded rate limiter: one small Durable Object per limited key (`rule:key`), counting
+ * in its own storage with the same sliding window as Upstash, so limits hold across Worker
+ * isolates and restarts without any external service. A key left alone for two windows
+ * deletes its storage.
  */
 import { DurableObject } from "cloudflare:workers";
-
-export interface LimitResult {
-  allowed: boolean;
-  limit: number;
-  remaining: number;
-  /** Epoch milliseconds when the current window ends. */
-  resetAt: number;
-}
+import type { Rate } from "../config";
+import { advance, hit, type Counts, type LimitResult } from "./sliding";
 
 export class Limiter extends DurableObject<Env> {
+  private counts: Counts | undefined;
+  private windowMs = 0;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS window (id INTEGER PRIMARY KEY CHECK (id = 1), started INTEGER NOT NULL, hits INTEGER NOT NULL)",
-    );
+    const sql = ctx.storage.sql;
+    // `window` held the fixed window this object counted with before.
+    sql.exec("DROP TABLE IF EXISTS window");
+    createTable(sql);
+    const row = sql.exec<{ window: number; current: number; previous: number; window_ms: number }>("SELECT window, current, previous, window_ms FROM sliding").toArray()[0];
+    if (row) {
+      this.counts = { window: row.window, current: row.current, previous: row.previous };
+      this.windowMs = row.window_ms;
+    }
   }
 
-  hit(limit: number, windowMs: number, now = Date.now()): LimitResult {
-    const sql = this.ctx.storage.sql;
-    const current = sql.exec<{ started: number; hits: number }>("SELECT started, hits FROM window").toArray()[0];
-    let started = current?.started ?? now;
-    let hits = current?.hits ?? 0;
-    if (now >= started + windowMs) {
-      started = now;
-      hits = 0;
-    }
-    const allowed = hits < limit;
-    if (allowed) hits++;
-    sql.exec("INSERT OR REPLACE INTO window (id, started, hits) VALUES (1, ?, ?)", started, hits);
-    return { allowed, limit, remaining: Math.max(0, limit - hits), resetAt: started + windowMs };
+  /** `now` comes from the caller, so every limiter of one request counts on one clock. */
+  async hit(rate: Rate, now: number): Promise<LimitResult> {
+    // Counts from a different window size (the setting changed) mean nothing now.
+    const counts = advance(this.windowMs === rate.windowMs ? this.counts : undefined, rate, now);
+    const result = hit(counts, rate, now);
+    const fresh = this.counts === undefined;
+    this.counts = counts;
+    this.windowMs = rate.windowMs;
+    this.ctx.storage.sql.exec(
+      "INSERT OR REPLACE INTO sliding (id, window, current, previous, window_ms) VALUES (1, ?, ?, ?, ?)",
+      counts.window,
+      counts.current,
+      counts.previous,
+      rate.windowMs,
+    );
+    if (fresh) await this.ctx.storage.setAlarm(Date.now() + 2 * rate.windowMs + 1000);
+    return result;
   }
+
+  async alarm(): Promise<void> {
+    const idleUntil = this.counts ? (this.counts.window + 2) * this.windowMs : 0;
+    if (Date.now() < idleUntil) {
+      await this.ctx.storage.setAlarm(idleUntil + 1000);
+      return;
+    }
+    this.counts = undefined;
+    await this.ctx.storage.deleteAll();
+    // deleteAll drops the table too; this object may be asked again before it is evicted.
+    createTable(this.ctx.storage.sql);
+  }
+}
+
+function createTable(sql: SqlStorage): void {
+  sql.exec(
+    "CREATE TABLE IF NOT EXISTS sliding (id INTEGER PRIMARY KEY CHECK (id = 1), window INTEGER NOT NULL, current INTEGER NOT NULL, previous INTEGER NOT NULL, window_ms INTEGER NOT NULL)",
+  );
 }

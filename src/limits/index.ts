@@ -1,26 +1,25 @@
+/**
+ * Rate limits: one interface (`Limits`), two stores. With UPSTASH_REDIS_REST_URL and
+ * UPSTASH_REDIS_REST_TOKEN set, Upstash Redis counts; without them the embedded Limiter
+ * Durable Objects do, with the same sliding window, so `npm start` needs nothing external.
+ */
+import { readConfig } from "../config";
 import type { Bindings } from "../env";
-import { ApiError } from "../lib/errors";
-import type { LimitResult } from "./Limiter";
+import { EmbeddedStore } from "./embedded";
+import { Limits } from "./policy";
+import { redisFrom } from "./redis";
+import { UpstashStore } from "./upstash";
 
 export { Limiter } from "./Limiter";
+export { Limits } from "./policy";
+export type { LimitResult } from "./sliding";
+export type { LimitedRule } from "./rules";
 
-/** Counts one hit against `key`; throws 429 with Retry-After when the limit is spent. */
-export async function enforceLimit(env: Bindings, key: string, limit: number, windowMs: number): Promise<LimitResult> {
-  const result = await env.LIMITER.get(env.LIMITER.idFromName(key)).hit(limit, windowMs);
-  if (!result.allowed) {
-    const retryAfter = Math.max(1, Math.ceil((result.resetAt - Date.now()) / 1000));
-    throw new ApiError("rate_limited", `too many requests; try again in ${retryAfter} s`, {
-      "retry-after": String(retryAfter),
-      ...rateLimitHeaders(result),
-    });
-  }
-  return result;
-}
-
-export function rateLimitHeaders(result: LimitResult): Record<string, string> {
-  return {
-    "x-ratelimit-limit": String(result.limit),
-    "x-ratelimit-remaining": String(result.remaining),
-    "x-ratelimit-reset": String(Math.ceil(result.resetAt / 1000)),
-  };
+export function limitsFor(env: Bindings): Limits {
+  const config = readConfig(env);
+  const redis = redisFrom(env);
+  const store = redis
+    ? new UpstashStore(redis, env.UPSTASH_REDIS_REST_URL!, config.redisTimeoutMs)
+    : new EmbeddedStore(env);
+  return new Limits(store, config.rates);
 }

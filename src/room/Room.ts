@@ -37,6 +37,10 @@ import { ReadPositions } from "./reads";
 import { Roster } from "./roster";
 import { MessageStore } from "./store";
 import { Typing } from "./typing";
+import { FrameBudget } from "./flood";
+import { Guards } from "./guards";
+import { Settings, type RoomPatch } from "./settings";
+import { limitsFor } from "../limits";
 import { MessageWriter } from "./writer";
 
 export type { RoomResult } from "./parts";
@@ -45,6 +49,8 @@ export class Room extends DurableObject<Bindings> {
   private readonly p: RoomParts;
   private readonly chat: Chat;
   private readonly roster: Roster;
+  private readonly settings: Settings;
+  private readonly frames: FrameBudget;
   private roomId: string | null;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
@@ -56,6 +62,7 @@ export class Room extends DurableObject<Bindings> {
     const connections = new Connections(ctx);
     const membership = new Membership(ctx.storage.sql, config.staff);
     const receipts = new Receipts(reads, membership);
+    this.frames = new FrameBudget(config.rates.frames);
     this.p = {
       ctx,
       env,
@@ -76,9 +83,12 @@ export class Room extends DurableObject<Bindings> {
       outbox: new Outbox({ sockets: () => connections.sockets() }),
       typing: new Typing((userId) => this.broadcastTyping(userId, false)),
       membership,
+      limits: limitsFor(env),
+      guards: new Guards(ctx.storage.sql, store),
     };
     this.chat = new Chat(this.p);
     this.roster = new Roster(this.p, (userId) => this.evict(userId));
+    this.settings = new Settings(this.p);
     this.roomId = store.getMeta("roomId");
     // Heartbeats are answered by the runtime without waking a hibernated room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -100,6 +110,7 @@ export class Room extends DurableObject<Bindings> {
     const { 0: client, 1: server } = new WebSocketPair();
     // Frames already queued predate this socket; send them before it joins the room.
     this.p.outbox.flush();
+    this.closeOldestBeyondCap(upgrade.user.id);
     const before = this.p.connections.statusOf(upgrade.user.id);
     this.p.connections.add(server, upgrade.user);
     this.p.outbox.sendTo(server, {
@@ -124,6 +135,7 @@ export class Room extends DurableObject<Bindings> {
       return this.p.outbox.sendTo(ws, { type: "error", code: "bad_request", message: "frames must be text (JSON)" });
     }
     const parsed = parseClientFrame(data);
+    if (!(parsed.ok && parsed.frame.type === "ping") && !this.withinBudget(ws)) return;
     if (!parsed.ok) {
       const { code, message, clientId } = parsed;
       return this.p.outbox.sendTo(ws, { type: "error", code, message, ...(clientId ? { clientId } : {}) });
@@ -189,7 +201,13 @@ export class Room extends DurableObject<Bindings> {
 
   async postMessage(roomId: string, user: Identity, input: SendInput) {
     const access = this.access(roomId, user);
-    return access.ok ? this.chat.post(roomId, user, input) : access;
+    return access.ok ? this.chat.post(roomId, user, access.value.role, input) : access;
+  }
+
+  /** Title and slow mode: a group's admins (and the community's). */
+  async updateRoom(roomId: string, actor: Identity, patch: RoomPatch) {
+    const access = this.access(roomId, actor);
+    return access.ok ? this.settings.update(roomId, access.value.role, patch) : access;
   }
 
   async editMessage(roomId: string, user: Identity, id: string, text: string) {
@@ -242,9 +260,10 @@ export class Room extends DurableObject<Bindings> {
     const { outbox } = this.p;
     switch (frame.type) {
       case "send": {
-        const result = await this.chat.post(roomId, user, frame);
+        const result = await this.chat.post(roomId, user, role, frame);
         if (!result.ok) {
-          return outbox.sendTo(ws, { type: "error", code: result.code, message: result.message, clientId: frame.clientId });
+          const { code, message, retryAfter } = result;
+          return outbox.sendTo(ws, { type: "error", code, message, clientId: frame.clientId, ...(retryAfter ? { retryAfter } : {}) });
         }
         const { id, seq, createdAt } = result.value.message;
         return outbox.sendTo(ws, { type: "ack", clientId: frame.clientId, id, seq, createdAt });
@@ -294,6 +313,45 @@ export class Room extends DurableObject<Bindings> {
   }
 
   // ---- Helpers -----------------------------------------------------------------------------
+
+  /** Counts a frame against the socket's budget; false when it must not be handled. */
+  private withinBudget(ws: WebSocket): boolean {
+    const verdict = this.frames.take(ws, Date.now());
+    switch (verdict.kind) {
+      case "ok":
+        return true;
+      case "refuse":
+        this.p.outbox.sendTo(ws, {
+          type: "error",
+          code: "rate_limited",
+          message: `too many frames; slow down for ${verdict.retryAfter} s or this socket will be closed`,
+          retryAfter: verdict.retryAfter,
+        });
+        return false;
+      case "drop":
+        return false;
+      case "close":
+        this.p.outbox.flush();
+        ws.close(1008, "frame budget exceeded");
+        this.leave(ws);
+        return false;
+    }
+  }
+
+  /** A user at the socket cap in this room loses their oldest socket to the new one. */
+  private closeOldestBeyondCap(userId: string): void {
+    const { connections } = this.p;
+    while (connections.socketsOf(userId).length >= this.p.config.maxSocketsPerRoom) {
+      const oldest = connections.oldestOf(userId)!;
+      try {
+        oldest.close(4008, `more than ${this.p.config.maxSocketsPerRoom} sockets in this room: closing the oldest`);
+      } catch {
+        // already closing
+      }
+      // Quietly: the user stays online through the new socket, so no presence change is sent.
+      connections.remove(oldest);
+    }
+  }
 
   /** The newest messages for `welcome`, consistent with `lastSeq` at the moment of joining. */
   private async recentMessages(roomId: string): Promise<Message[]> {

@@ -8,31 +8,42 @@ import type { Role } from "../db/schema";
 import { quoteOfRow, toMessage } from "../db/messages";
 import { checkText, type AttachmentRef, type Identity, type Message, type SendInput } from "../protocol";
 import { fail, ok, type RoomParts, type RoomResult } from "./parts";
+import type { LimitResult } from "../limits";
+import { retryAfterS } from "../limits/sliding";
+import { normaliseText } from "./guards";
 import { react } from "./reactions";
 import { canDeleteMessage, canEditMessage } from "./rules";
 import type { MessageChange } from "./store";
 
-/** The same text from the same user within this window is refused as a duplicate. */
-export const DUPLICATE_WINDOW_MS = 10_000;
-/** How many recent texts per user the duplicate check remembers; older ones fall out. */
-const RECENT_TEXTS = 50;
-
 type Decide = (current: Message) => RoomResult<MessageChange | null>;
 
 export class Chat {
-  /** Each user's texts of the last 10 s and when they were sent. In memory: a room that sleeps forgets. */
-  readonly recentTexts = new Map<string, Map<string, number>>();
-
   constructor(private readonly p: RoomParts) {}
 
-  async post(roomId: string, user: Identity, input: SendInput): Promise<RoomResult<{ message: Message; created: boolean }>> {
+  async post(
+    roomId: string,
+    user: Identity,
+    role: Role,
+    input: SendInput,
+  ): Promise<RoomResult<{ message: Message; created: boolean; limit?: LimitResult }>> {
     const withFiles = (input.attachments?.length ?? 0) > 0;
     // A message may be files alone; otherwise it needs text.
     const text = withFiles && input.text.trim() === "" ? ({ ok: true, text: "" } as const) : checkText(input.text, this.p.config.maxTextLength);
     if (!text.ok) return fail("bad_request", text.message);
 
+    // A resend of an acked (or in-flight) clientId is answered again and counts against nothing.
     const earlier = this.earlierSend(roomId, user.id, input.clientId);
     if (earlier) return ok({ message: await earlier, created: false });
+
+    const normalised = text.text === "" ? null : normaliseText(text.text);
+    // Refusals the room can tell at once come first, so they do not spend the user's budget.
+    const guarded = this.p.guards.check(user.id, role, normalised, Date.now());
+    if (!guarded.ok) return guarded;
+    const limit = await this.p.limits.hit("sends", user.id);
+    if (!limit.allowed) {
+      const retryAfter = retryAfterS(limit);
+      return fail("rate_limited", `too many messages; try again in ${retryAfter} s`, { retryAfter, limit });
+    }
 
     let replyTo: Message["replyTo"] = null;
     if (input.replyTo) {
@@ -47,11 +58,12 @@ export class Chat {
       attachments = claimed.value;
     }
     // The awaits above may have let a resend of the same clientId in first.
-    const raced = (input.replyTo || withFiles) && this.earlierSend(roomId, user.id, input.clientId);
+    const raced = this.earlierSend(roomId, user.id, input.clientId);
     if (raced) return ok({ message: await raced, created: false });
 
-    // From the check above to the append nothing awaits, so no resend can slip in between.
-    if (text.text !== "" && this.isDuplicate(user.id, text.text)) return fail("duplicate", "you sent the same text a moment ago");
+    // From this check to the append nothing awaits, so no other send can slip in between.
+    const admitted = this.p.guards.admit(user.id, role, normalised, Date.now());
+    if (!admitted.ok) return admitted;
 
     const message = await this.p.writer.append(roomId, {
       clientId: input.clientId,
@@ -75,7 +87,7 @@ export class Chat {
       message.status = this.p.receipts.status(message.seq, peer);
     }
     this.p.outbox.broadcast({ type: "message", message });
-    return ok({ message, created: true });
+    return ok({ message, created: true, limit });
   }
 
   edit(roomId: string, user: Identity, id: string, rawText: string): Promise<RoomResult<Message>> {
@@ -154,17 +166,6 @@ export class Chat {
     if (!message) return fail("not_found", "no such message in this room");
     if (decision.value !== null) this.p.outbox.broadcast({ type: "updated", message });
     return ok(message);
-  }
-
-  /** Whether the user sent this text within the window; if not, remembers it now. */
-  private isDuplicate(userId: string, text: string, now = Date.now()): boolean {
-    let texts = this.recentTexts.get(userId);
-    if (!texts) this.recentTexts.set(userId, (texts = new Map()));
-    for (const [t, at] of texts) if (now - at >= DUPLICATE_WINDOW_MS) texts.delete(t);
-    if (texts.has(text)) return true;
-    texts.set(text, now);
-    if (texts.size > RECENT_TEXTS) texts.delete(texts.keys().next().value!);
-    return false;
   }
 
   /**

@@ -7,6 +7,8 @@ import type { Identity, OnlineUser, PresenceStatus } from "../protocol";
 
 export interface Attachment extends Identity {
   status: "online" | "away";
+  /** When the socket joined (epoch ms): the oldest goes first when a user opens too many. */
+  since?: number;
 }
 
 export class Connections {
@@ -35,7 +37,7 @@ export class Connections {
   }
 
   add(ws: WebSocket, identity: Identity): Attachment {
-    const att: Attachment = { ...identity, status: "online" };
+    const att: Attachment = { ...identity, status: "online", since: Date.now() };
     this.ctx.acceptWebSocket(ws, [`user:${identity.id}`]);
     ws.serializeAttachment(att);
     this.bySocket.set(ws, att);
@@ -51,6 +53,15 @@ export class Connections {
 
   socketsOf(userId: string): WebSocket[] {
     return this.sockets().filter((ws) => this.bySocket.get(ws)?.id === userId);
+  }
+
+  /** The user's socket that joined first (sockets from before `since` existed count as oldest). */
+  oldestOf(userId: string): WebSocket | undefined {
+    let oldest: WebSocket | undefined;
+    for (const ws of this.socketsOf(userId)) {
+      if (!oldest || (this.bySocket.get(ws)!.since ?? 0) < (this.bySocket.get(oldest)!.since ?? 0)) oldest = ws;
+    }
+    return oldest;
   }
 
   /** A user is online if any of their sockets is, away if all are away, else offline. */

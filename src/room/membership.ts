@@ -88,6 +88,11 @@ export class Membership {
     for (const m of members) this.put(m);
   }
 
+  rename(title: string): void {
+    this.sql.exec("UPDATE room_info SET title = ?", title);
+    this.roomInfo = { ...this.roomInfo!, title };
+  }
+
   put(member: Member): void {
     this.sql.exec(
       "INSERT INTO members (user_id, name, role) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, role = excluded.role",

@@ -4,7 +4,9 @@ import type { Bindings } from "../env";
 import type { AttachmentRef, ErrorCode } from "../protocol";
 import type { Archive } from "./archive";
 import type { Connections } from "./connections";
+import type { Limits, LimitResult } from "../limits";
 import type { Flusher } from "./flusher";
+import type { Guards } from "./guards";
 import type { History } from "./history";
 import type { Membership } from "./membership";
 import type { Outbox } from "./outbox";
@@ -30,6 +32,9 @@ export interface RoomParts {
   reads: ReadPositions;
   receipts: Receipts;
   files: Files;
+  /** Per-user budgets (src/limits/): sends. */
+  limits: Limits;
+  guards: Guards;
 }
 
 /** Uploaded files as the room uses them (`src/attachments/` keeps them). */
@@ -40,8 +45,14 @@ export interface Files {
   drop(ids: string[]): Promise<void>;
 }
 
+/** What a refusal may add: when to try again, and the budget behind it (for REST headers). */
+export interface Refusal {
+  retryAfter?: number;
+  limit?: LimitResult;
+}
+
 /** What room RPC methods return: errors travel as values, since thrown errors lose their code. */
-export type RoomResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
+export type RoomResult<T> = { ok: true; value: T } | ({ ok: false; code: ErrorCode; message: string } & Refusal);
 
 export const ok = <T>(value: T) => ({ ok: true, value }) as const;
-export const fail = (code: ErrorCode, message: string) => ({ ok: false, code, message }) as const;
+export const fail = (code: ErrorCode, message: string, refusal: Refusal = {}) => ({ ok: false, code, message, ...refusal }) as const;

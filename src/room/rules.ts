@@ -19,3 +19,6 @@ export function canRemove(kind: RoomKind, actor: Role, target: Role, self: boole
 export const canEditMessage = (isAuthor: boolean) => isAuthor;
 
 export const canDeleteMessage = (actor: Role, isAuthor: boolean) => isAuthor || actor === "admin" || actor === "moderator";
+
+/** Title and slow mode: admins of a group, and of the community (staff and raised admins). */
+export const canChangeSettings = (kind: RoomKind, actor: Role) => (kind === "group" || kind === "community") && actor === "admin";

@@ -11,6 +11,7 @@ import type { AppEnv } from "../env";
 import { ApiError, errorBody } from "../lib/errors";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
+import { rateLimit } from "../limits/http";
 
 /**
  * /api/rooms/:roomId/attachments — uploads, and the files themselves. The token is checked by
@@ -26,7 +27,7 @@ attachments.use("*", async (c, next) => {
   await next();
 });
 
-attachments.post("/", zValidator("query", z.object({ name: fileName })), async (c) => {
+attachments.post("/", zValidator("query", z.object({ name: fileName })), rateLimit({ rule: "uploads", key: (c) => c.var.user.id }), async (c) => {
   const roomId = c.req.param("roomId")!;
   // Compressed bodies would be sniffed and stored compressed, and served as what they are not.
   const encoding = c.req.header("content-encoding");

@@ -10,12 +10,11 @@ import { signToken, type Claims } from "../lib/jwt";
 import { userId } from "../lib/params";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
-import { enforceLimit, rateLimitHeaders } from "../limits";
+import { rateLimit } from "../limits/http";
 import { signingSecret } from "../middleware/auth";
 import { displayNameSchema, type Identity } from "../protocol";
 
 const DEV_TOKEN_TTL_S = 24 * 60 * 60;
-const VISITOR_TOKENS_PER_HOUR = 10;
 
 const devLogin = z.strictObject({ userId, name: displayNameSchema });
 const visitorLogin = z.strictObject({ name: displayNameSchema });
@@ -53,9 +52,11 @@ auth.post("/dev", devOnly, zValidator("json", devLogin), async (c) => {
 });
 
 /** An anonymous website visitor: a short-lived token and a private room with the staff. */
-auth.post("/visitor", zValidator("json", visitorLogin), async (c) => {
-  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-  const limit = await enforceLimit(c.env, `visitor-token:${ip}`, VISITOR_TOKENS_PER_HOUR, 60 * 60 * 1000);
+auth.post(
+  "/visitor",
+  zValidator("json", visitorLogin),
+  rateLimit({ rule: "visitorTokens", key: (c) => c.req.header("cf-connecting-ip") ?? "unknown" }),
+  async (c) => {
   const user: Identity = { id: `v-${crypto.randomUUID()}`, name: c.req.valid("json").name, kind: "visitor" };
   await ensureUser(c.env.DB, user);
   const roomId = `visitor-${crypto.randomUUID()}`;
@@ -67,7 +68,8 @@ auth.post("/visitor", zValidator("json", visitorLogin), async (c) => {
     ),
   );
   const ttl = Number.parseInt(c.env.VISITOR_TOKEN_TTL_S, 10) || 7200;
-  return c.json({ token: await issue(c.env, user, ttl), user, roomId }, 200, rateLimitHeaders(limit));
-});
+  return c.json({ token: await issue(c.env, user, ttl), user, roomId });
+  },
+);
 
 export default auth;

@@ -6,6 +6,7 @@ import { zValidator } from "../lib/validate";
 import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, sendInput } from "../protocol";
 import { positiveInt } from "../lib/params";
 import { findUsers } from "../db/users";
+import { rateLimitHeaders } from "../limits/http";
 
 const historyQuery = z.object({
   limit: positiveInt(HISTORY_MAX_LIMIT).optional(),
@@ -23,8 +24,9 @@ messages.get("/", zValidator("query", historyQuery), async (c) => {
 
 messages.post("/", zValidator("json", sendInput), async (c) => {
   const roomId = c.req.param("roomId")!;
-  const { message, created } = unwrap(await roomStub(c.env, roomId).postMessage(roomId, c.var.user, c.req.valid("json")));
-  return c.json({ message }, created ? 201 : 200);
+  const { message, created, limit } = unwrap(await roomStub(c.env, roomId).postMessage(roomId, c.var.user, c.req.valid("json")));
+  // A resend of an acked clientId is not counted, and so carries no budget.
+  return c.json({ message }, created ? 201 : 200, limit ? rateLimitHeaders(limit) : {});
 });
 
 messages.patch("/:messageId", zValidator("json", z.strictObject({ text: z.string().max(1_000_000) })), async (c) => {

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { requireUser } from "../middleware/auth";
+import { rateLimit } from "../limits/http";
 import { allowedOrigin } from "../middleware/origin";
 import { validRoomId } from "../middleware/room-id";
 import { upgradeRequest } from "../room/handoff";
@@ -21,6 +22,8 @@ parties.get(
   allowedOrigin(),
   requireUser({ from: "query" }),
   validRoomId(),
+  // Counted before the room is asked: a reconnect loop never reaches it.
+  rateLimit({ rule: "connections", key: (c) => c.var.user.id }),
   async (c) => {
     const roomId = c.req.param("roomId");
     const stub = roomStub(c.env, roomId);

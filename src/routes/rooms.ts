@@ -11,6 +11,7 @@ import { zValidator } from "../lib/validate";
 import { membersOnly, requireUser } from "../middleware/auth";
 import { validRoomId } from "../middleware/room-id";
 import { ROOM_ID_PATTERN, seqSchema, titleSchema, type Identity } from "../protocol";
+import { MAX_SLOW_MODE_S } from "../room/guards";
 import attachments from "./attachments";
 import messages from "./messages";
 
@@ -29,6 +30,9 @@ const groupBody = z.strictObject({
 });
 const addBody = z.strictObject({ userId, role: z.enum(ROLES).default("member") });
 const roleBody = z.strictObject({ role: z.enum(ROLES) });
+const patchBody = z
+  .strictObject({ title: z.optional(titleSchema), slowModeSeconds: z.number().int().min(0).max(MAX_SLOW_MODE_S).optional() })
+  .refine((p) => p.title !== undefined || p.slowModeSeconds !== undefined, "give title or slowModeSeconds");
 
 const rooms = new Hono<AppEnv>();
 rooms.use("*", requireUser());
@@ -88,6 +92,12 @@ rooms.get("/:roomId", async (c) => {
   unwrap(await roomStub(c.env, roomId).access(roomId, c.var.user));
   // Visitors see who is in their room but never the wider directory.
   return c.json({ room: await viewFor(c.env, c.var.user, roomId), members: await roomMembers(c.env.DB, roomId) });
+});
+
+rooms.patch("/:roomId", zValidator("json", patchBody), async (c) => {
+  const roomId = c.req.param("roomId");
+  unwrap(await roomStub(c.env, roomId).updateRoom(roomId, c.var.user, c.req.valid("json")));
+  return c.json({ room: await viewFor(c.env, c.var.user, roomId) });
 });
 
 rooms.post("/:roomId/members", zValidator("json", addBody), async (c) => {

@@ -9,6 +9,7 @@ import { ROOM_ID_PATTERN } from "../protocol";
 import { cursorSchema } from "../search/cursor";
 import { searchMessages } from "../search/find";
 import { matchExpression, MAX_QUERY_LENGTH } from "../search/match";
+import { rateLimit } from "../limits/http";
 
 const SEARCH_DEFAULT_LIMIT = 20;
 const SEARCH_MAX_LIMIT = 50;
@@ -37,7 +38,7 @@ const searchQuery = z.object({
 const search = new Hono<AppEnv>();
 search.use("*", requireUser());
 
-search.get("/", zValidator("query", searchQuery), async (c) => {
+search.get("/", zValidator("query", searchQuery), rateLimit({ rule: "searches", key: (c) => c.var.user.id }), async (c) => {
   const { q: match, roomId, limit = SEARCH_DEFAULT_LIMIT, before } = c.req.valid("query");
   const user = c.var.user;
   // The room is the authority on its membership: 404 for no such room, 403 for outsiders.

@@ -1,0 +1,1 @@
+ALTER TABLE `rooms` ADD `slow_mode_seconds` integer DEFAULT 0 NOT NULL;

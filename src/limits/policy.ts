@@ -1,0 +1,71 @@
+/**
+ * Limits as callers use them: a hit goes to the store (Upstash or embedded); when the store
+ * does not answer, the rule's outage policy (rules.ts) decides. After an outage the store is
+ * left alone for a few seconds, so requests do not each wait out the timeout again.
+ */
+import type { Config, Rate } from "../config";
+import { OUTAGE_POLICY, type LimitedRule } from "./rules";
+import { advance, hit, type Counts, type LimitResult } from "./sliding";
+import { Outage, type LimitStore } from "./store";
+
+/** How long a store that failed is skipped before it is asked again. */
+export const OUTAGE_PAUSE_MS = 5000;
+/** Entries the local budget keeps before it forgets windows that have passed. */
+const LOCAL_KEYS = 10_000;
+
+// Per isolate, shared by every Limits in it: an outage seen by one request spares the next.
+const downUntil = new Map<string, number>();
+const localCounts = new Map<string, Counts>();
+const reported = new Set<string>();
+
+export class Limits {
+  constructor(
+    readonly store: LimitStore,
+    private readonly rates: Config["rates"],
+  ) {}
+
+  get kind() {
+    return this.store.kind;
+  }
+
+  async hit(rule: LimitedRule, key: string): Promise<LimitResult> {
+    const rate = this.rates[rule];
+    if ((downUntil.get(this.store.id) ?? 0) > Date.now()) return this.withoutStore(rule, rate, key);
+    try {
+      const result = await this.store.hit(rule, rate, key);
+      if (downUntil.delete(this.store.id)) console.log(`limits: ${this.store.kind} answers again`);
+      return result;
+    } catch (err) {
+      if (!(err instanceof Outage)) throw err;
+      downUntil.set(this.store.id, Date.now() + OUTAGE_PAUSE_MS);
+      if (!reported.has(err.message)) {
+        reported.add(err.message);
+        console.error(`limits: ${err.message}; sends and connections fail open on a local budget, visitor tokens and uploads closed`);
+      }
+      return this.withoutStore(rule, rate, key);
+    }
+  }
+
+  /** Whether the store is being skipped after an outage (for /api/health). */
+  get paused(): boolean {
+    return (downUntil.get(this.store.id) ?? 0) > Date.now();
+  }
+
+  private withoutStore(rule: LimitedRule, rate: Rate, key: string): LimitResult {
+    const now = Date.now();
+    if (OUTAGE_POLICY[rule] === "closed") {
+      return { allowed: false, limit: rate.limit, remaining: 0, resetAt: now + OUTAGE_PAUSE_MS, outage: true };
+    }
+    return { ...localHit(`${rule}:${key}`, rate, now), outage: true };
+  }
+}
+
+/** The same sliding window, in this isolate's memory. */
+export function localHit(key: string, rate: Rate, now: number): LimitResult {
+  if (localCounts.size >= LOCAL_KEYS) {
+    for (const [k, c] of localCounts) if (c.window < Math.floor(now / rate.windowMs) - 1) localCounts.delete(k);
+  }
+  const counts = advance(localCounts.get(key), rate, now);
+  localCounts.set(key, counts);
+  return hit(counts, rate, now);
+}

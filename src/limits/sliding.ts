@@ -1,0 +1,44 @@
+/**
+ * The sliding window of `@upstash/ratelimit`'s `slidingWindow`, in plain code: the embedded
+ * limiter and the outage fallback count with it, so they refuse exactly where Redis would.
+ * A window's count plus the previous window's, weighted by how much of it still overlaps.
+ */
+import type { Rate } from "../config";
+
+export interface LimitResult {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Epoch milliseconds when the current window ends. */
+  resetAt: number;
+  /** Counted without Redis (it did not answer): the outage policy decided. */
+  outage?: true;
+}
+
+export interface Counts {
+  /** The window these counts belong to: floor(time / windowMs). */
+  window: number;
+  current: number;
+  previous: number;
+}
+
+/** Moves counts kept for an earlier window to the window of `now`. */
+export function advance(counts: Counts | undefined, rate: Rate, now: number): Counts {
+  const window = Math.floor(now / rate.windowMs);
+  if (!counts || counts.window < window - 1) return { window, current: 0, previous: 0 };
+  if (counts.window === window - 1) return { window, current: 0, previous: counts.current };
+  return counts;
+}
+
+/** Counts one hit if the budget allows it; `counts` must be advanced to `now`. */
+export function hit(counts: Counts, rate: Rate, now: number): LimitResult {
+  const { limit, windowMs } = rate;
+  const resetAt = (counts.window + 1) * windowMs;
+  const weighted = Math.floor((1 - (now % windowMs) / windowMs) * counts.previous);
+  if (weighted + counts.current >= limit) return { allowed: false, limit, remaining: 0, resetAt };
+  counts.current++;
+  return { allowed: true, limit, remaining: Math.max(0, limit - (counts.current + weighted)), resetAt };
+}
+
+/** Whole seconds until the window ends, at least 1: what Retry-After says. */
+export const retryAfterS = (result: LimitResult, now = Date.now()) => Math.max(1, Math.ceil((result.resetAt - now) / 1000));

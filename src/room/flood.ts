@@ -1,0 +1,39 @@
+/**
+ * The per-socket frame budget: every frame but `ping` counts. The first frame over it is
+ * answered with `rate_limited`; a socket that keeps sending past `GRACE` more is closed with
+ * 1008. Counted in memory: a room hibernates only after all its sockets fell quiet, and a
+ * quiet socket has nothing left to count.
+ */
+import type { Rate } from "../config";
+import { advance, hit, retryAfterS, type Counts } from "../limits/sliding";
+
+/** Frames a socket may send after being told, before it is closed: frames already in flight. */
+export const GRACE = 10;
+
+export type Verdict = { kind: "ok" } | { kind: "refuse"; retryAfter: number } | { kind: "drop" } | { kind: "close" };
+
+interface State {
+  counts: Counts;
+  /** Frames refused since the socket was told; -1 while it is within budget. */
+  strikes: number;
+}
+
+export class FrameBudget {
+  private readonly bySocket = new WeakMap<WebSocket, State>();
+
+  constructor(private readonly rate: Rate) {}
+
+  take(ws: WebSocket, now: number): Verdict {
+    let state = this.bySocket.get(ws);
+    if (!state) this.bySocket.set(ws, (state = { counts: advance(undefined, this.rate, now), strikes: -1 }));
+    state.counts = advance(state.counts, this.rate, now);
+    const result = hit(state.counts, this.rate, now);
+    if (result.allowed) {
+      state.strikes = -1;
+      return { kind: "ok" };
+    }
+    state.strikes++;
+    if (state.strikes === 0) return { kind: "refuse", retryAfter: retryAfterS(result, now) };
+    return state.strikes > GRACE ? { kind: "close" } : { kind: "drop" };
+  }
+}
