@@ -3,6 +3,7 @@
  * set; without them the embedded implementations serve (see README, "Limits").
  */
 import { Redis } from "@upstash/redis/cloudflare";
+import { readConfig } from "../config";
 import type { Bindings } from "../env";
 
 export function redisFrom(env: Bindings): Redis | null {
@@ -11,7 +12,16 @@ export function redisFrom(env: Bindings): Redis | null {
   if (!url || !token) return null;
   // No retries: a send waits on this call, and what happens when Redis does not answer is
   // decided per limit (src/limits/policy.ts), not by retrying behind the sender's back.
-  // Plain JSON answers (no base64 layer): everything stored here is UTF-8 text and numbers,
-  // and the same client then also speaks to a local `upstash-redis-server` in development.
-  return new Redis({ url, token, retry: false, enableTelemetry: false, responseEncoding: false });
+  const timeoutMs = readConfig(env).redisTimeoutMs;
+  return new Redis({
+    url,
+    token,
+    retry: false,
+    enableTelemetry: false,
+    // Plain JSON answers (no base64 layer): everything stored here is UTF-8 text and numbers,
+    // and the same client then also speaks to a local `upstash-redis-server` in development.
+    responseEncoding: false,
+    // A request Redis does not answer in time is abandoned, not left holding a connection.
+    signal: () => AbortSignal.timeout(timeoutMs),
+  });
 }
