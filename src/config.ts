@@ -13,8 +13,12 @@ export interface Config {
   editWindowMs: number;
   /** User ids of the staff: visitors' rooms include them, and they run the community. */
   staff: string[];
-  /** Budgets, each `count/window` in wrangler.toml (`RATE_*`); src/limits/rules.ts says who counts. */
-  rates: Record<RateName, Rate>;
+  /**
+   * Budgets, each `count/window` in wrangler.toml (`RATE_*`), or null for `off`: no limit and
+   * no call to the store (behind a gateway that limits already; the bench's baseline).
+   * src/limits/rules.ts says who counts.
+   */
+  rates: Record<RateName, Rate | null>;
   /** Sockets one user may hold open in one room; one more closes their oldest. */
   maxSocketsPerRoom: number;
   /** How long a limit waits for Redis before its outage policy applies. */
@@ -39,8 +43,9 @@ const DEFAULT_RATES: Record<RateName, string> = {
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
 
-/** `"60/1m"`: 60 per minute. Units s, m, h. Anything else falls back to the default. */
-export function parseRate(value: string | undefined, fallback: string): Rate {
+/** `"60/1m"`: 60 per minute. Units s, m, h; `off`: no limit. Anything else falls back to the default. */
+export function parseRate(value: string | undefined, fallback: string): Rate | null {
+  if (value?.trim().toLowerCase() === "off") return null;
   const match = /^\s*(\d+)\s*\/\s*(\d+)\s*([smh])\s*$/.exec(value ?? "") ?? /^(\d+)\/(\d+)([smh])$/.exec(fallback)!;
   const limit = Number(match[1]);
   const windowMs = Number(match[2]) * UNIT_MS[match[3] as keyof typeof UNIT_MS];

@@ -27,9 +27,9 @@ export function refusal(result: LimitResult): ApiError {
 export const rateLimit = (options: { rule: LimitedRule; key: (c: Context<AppEnv>) => string }) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const result = await limitsFor(c.env).hit(options.rule, options.key(c));
-    if (!result.allowed) throw refusal(result);
+    if (result && !result.allowed) throw refusal(result);
     await next();
     // A socket upgrade's 101 comes from the room with headers that cannot change.
-    if (c.res.status === 101) return;
+    if (result === null || c.res.status === 101) return;
     for (const [name, value] of Object.entries(rateLimitHeaders(result))) c.res.headers.set(name, value);
   });

@@ -28,8 +28,10 @@ export class Limits {
     return this.store.kind;
   }
 
-  async hit(rule: LimitedRule, key: string): Promise<LimitResult> {
+  /** Counts one hit; null when the rule is off (nothing counted, no headers). */
+  async hit(rule: LimitedRule, key: string): Promise<LimitResult | null> {
     const rate = this.rates[rule];
+    if (rate === null) return null;
     if ((downUntil.get(this.store.id) ?? 0) > Date.now()) return this.withoutStore(rule, rate, key);
     try {
       const result = await this.store.hit(rule, rate, key);

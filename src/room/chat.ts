@@ -39,8 +39,8 @@ export class Chat {
     // Refusals the room can tell at once come first, so they do not spend the user's budget.
     const guarded = this.p.guards.check(user.id, role, normalised, Date.now());
     if (!guarded.ok) return guarded;
-    const limit = await this.p.limits.hit("sends", user.id);
-    if (!limit.allowed) {
+    const limit = (await this.p.limits.hit("sends", user.id)) ?? undefined;
+    if (limit && !limit.allowed) {
       const retryAfter = retryAfterS(limit);
       return fail("rate_limited", `too many messages; try again in ${retryAfter} s`, { retryAfter, limit });
     }

@@ -102,13 +102,13 @@ describe(`The send budget (${BACKEND})`, () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     const start = (Math.floor(Date.now() / 60_000) + 1) * 60_000;
     vi.setSystemTime(start + 1000);
-    for (let i = 0; i < 60; i++) expect((await limits.hit("sends", user)).allowed).toBe(true);
+    for (let i = 0; i < 60; i++) expect((await limits.hit("sends", user))!.allowed).toBe(true);
     const spent = await limits.hit("sends", user);
     expect(spent).toMatchObject({ allowed: false, remaining: 0, resetAt: start + 60_000 });
     // 30 s into the next window, half of the previous window's 60 still weigh: 30 more pass.
     vi.setSystemTime(start + 90_000);
     const passed = [];
-    for (let i = 0; i < 31; i++) passed.push((await limits.hit("sends", user)).allowed);
+    for (let i = 0; i < 31; i++) passed.push((await limits.hit("sends", user))!.allowed);
     expect(passed.filter(Boolean)).toHaveLength(30);
     expect(passed[30]).toBe(false);
     // Two windows on, nothing of the first weighs any more.

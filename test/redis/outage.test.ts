@@ -38,10 +38,10 @@ describe("When Redis is down", () => {
 
   it("refuses visitor tokens and uploads (fail closed) with 503 and Retry-After", async () => {
     const limits = limitsAt("down");
-    const result = await limits.hit("visitorTokens", `ip-${crypto.randomUUID()}`);
+    const result = (await limits.hit("visitorTokens", `ip-${crypto.randomUUID()}`))!;
     expect(result).toMatchObject({ allowed: false, outage: true });
     expect(refusal(result).status).toBe(503);
-    expect((await limits.hit("uploads", "someone")).allowed).toBe(false);
+    expect((await limits.hit("uploads", "someone"))!.allowed).toBe(false);
     const res = await app.request(
       "/api/auth/visitor",
       { method: "POST", body: JSON.stringify({ name: "Guest" }), headers: { "content-type": "application/json", "cf-connecting-ip": "10.0.0.1" } },
