@@ -13,6 +13,8 @@ export interface Config {
   editWindowMs: number;
   /** User ids of the staff: visitors' rooms include them, and they run the community. */
   staff: string[];
+  /** Words that never count as topics, on top of the built-in English list (src/topics/stop-words.ts). */
+  topicStopWords: string[];
 }
 
 function int(value: string | undefined, fallback: number, min = 0): number {
@@ -37,5 +39,6 @@ export function readConfig(env: Bindings): Config {
     retainLocalMessages: int(env.RETAIN_LOCAL_MESSAGES, 1000),
     editWindowMs: int(env.EDIT_WINDOW_S, 900) * 1000,
     staff: list(env.STAFF_USER_IDS),
+    topicStopWords: list(env.TOPIC_STOP_WORDS),
   };
 }

@@ -1,6 +1,7 @@
 /** The pieces a Room is made of, shared by the modules that act on it. */
 import type { Config } from "../config";
 import type { Bindings } from "../env";
+import type { RoomTopics } from "../topics";
 import type { AttachmentRef, ErrorCode } from "../protocol";
 import type { Archive } from "./archive";
 import type { Connections } from "./connections";
@@ -30,6 +31,7 @@ export interface RoomParts {
   reads: ReadPositions;
   receipts: Receipts;
   files: Files;
+  topics: RoomTopics;
 }
 
 /** Uploaded files as the room uses them (`src/attachments/` keeps them). */
