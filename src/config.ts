@@ -23,6 +23,8 @@ export interface Config {
   maxSocketsPerRoom: number;
   /** How long a limit waits for Redis before its outage policy applies. */
   redisTimeoutMs: number;
+  /** Words that never count as topics, on top of the built-in English list (src/topics/stop-words.ts). */
+  topicStopWords: string[];
 }
 
 export interface Rate {
@@ -85,5 +87,6 @@ export function readConfig(env: Bindings): Config {
     },
     maxSocketsPerRoom: int(env.MAX_SOCKETS_PER_ROOM, 10, 1),
     redisTimeoutMs: int(env.REDIS_TIMEOUT_MS, 500, 1),
+    topicStopWords: list(env.TOPIC_STOP_WORDS),
   };
 }

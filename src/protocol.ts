@@ -275,6 +275,12 @@ export interface OnlineUser extends UserRef {
   status: Exclude<PresenceStatus, "offline">;
 }
 
+/** A word the room talks about, with its score: mentions halving in weight every hour. */
+export interface Topic {
+  word: string;
+  score: number;
+}
+
 export type ServerFrame =
   | {
       type: "welcome";
@@ -291,7 +297,7 @@ export type ServerFrame =
   | { type: "typing"; userId: string; name: string; on: boolean }
   | { type: "presence"; userId: string; name: string; status: PresenceStatus }
   | { type: "read"; userId: string; seq: number }
-  | { type: "topics"; topics: { word: string; score: number }[] }
+  | { type: "topics"; topics: Topic[] }
   | { type: "error"; code: ErrorCode; message: string; clientId?: string; retryAfter?: number }
   | { type: "batch"; frames: ServerFrame[] };
 

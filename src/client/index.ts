@@ -19,10 +19,11 @@ import {
   type Message,
   type ServerFrame,
   type AttachmentRef,
+  type Topic,
   type UserRef,
 } from "../protocol";
 
-export type { Message, ServerFrame, Identity, AttachmentRef };
+export type { Message, ServerFrame, Identity, AttachmentRef, Topic };
 export type FrameOf<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
 
 /** Codes from the contract plus the two that only the client produces. */
@@ -177,6 +178,15 @@ export class ChatClient {
     return request(this.url(path), { headers: this.auth });
   }
 
+  /**
+   * The room's trending topics, best first (`limit` 1..50, default 10). Live changes of the top
+   * 10 arrive on the room socket as `topics` frames (`RoomConnection.on("topics", …)`).
+   */
+  topics(roomId: string, limit?: number): Promise<{ topics: Topic[] }> {
+    const path = `/api/rooms/${encodeURIComponent(roomId)}/topics`;
+    return request(this.url(path, { limit }), { headers: this.auth });
+  }
+
   /** Opens the room socket; it connects at once and reconnects until `close()`. */
   room(roomId: string): RoomConnection {
     return new RoomConnection({ ...this.options, roomId });
@@ -199,6 +209,7 @@ export interface RoomEvents {
   typing: (frame: FrameOf<"typing">) => void;
   presence: (frame: FrameOf<"presence">) => void;
   read: (frame: FrameOf<"read">) => void;
+  /** The room's top 10 topics changed (at most every 10 s). */
   topics: (frame: FrameOf<"topics">) => void;
   sync: (frame: FrameOf<"sync">) => void;
   /** Refused frames that are not a send of ours (those reject the `send` promise instead). */

@@ -21,7 +21,9 @@ import {
   type OnlineUser,
   type PresenceStatus,
   type SendInput,
+  type Topic,
 } from "../protocol";
+import { roomTopicsFor } from "../topics";
 import { Archive } from "./archive";
 import { Chat } from "./chat";
 import { Connections } from "./connections";
@@ -85,6 +87,7 @@ export class Room extends DurableObject<Bindings> {
       membership,
       limits: limitsFor(env),
       guards: new Guards(ctx.storage.sql, store),
+      topics: roomTopicsFor(ctx, env, config, (frame) => this.p.outbox.broadcast(frame)),
     };
     this.chat = new Chat(this.p);
     this.roster = new Roster(this.p, (userId) => this.evict(userId));
@@ -252,6 +255,18 @@ export class Room extends DurableObject<Bindings> {
   async getPresence(roomId: string, user: Identity): Promise<RoomResult<OnlineUser[]>> {
     const access = this.access(roomId, user);
     return access.ok ? ok(this.p.connections.online()) : access;
+  }
+
+  /** The room's trending topics, best first (src/topics/). */
+  async getTopics(roomId: string, user: Identity, limit: number): Promise<RoomResult<{ topics: Topic[] }>> {
+    const access = this.access(roomId, user);
+    if (!access.ok) return access;
+    try {
+      return ok({ topics: await this.p.topics.top(roomId, limit) });
+    } catch {
+      // Logged by the topics; the caller gets the contract's error shape.
+      return fail("internal", "topics are unavailable right now");
+    }
   }
 
   // ---- Frames ------------------------------------------------------------------------------

@@ -87,6 +87,7 @@ export class Chat {
       message.status = this.p.receipts.status(message.seq, peer);
     }
     this.p.outbox.broadcast({ type: "message", message });
+    this.p.topics.noted(roomId, message.text);
     return ok({ message, created: true, limit });
   }
 

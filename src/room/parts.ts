@@ -1,6 +1,7 @@
 /** The pieces a Room is made of, shared by the modules that act on it. */
 import type { Config } from "../config";
 import type { Bindings } from "../env";
+import type { RoomTopics } from "../topics";
 import type { AttachmentRef, ErrorCode } from "../protocol";
 import type { Archive } from "./archive";
 import type { Connections } from "./connections";
@@ -35,6 +36,7 @@ export interface RoomParts {
   /** Per-user budgets (src/limits/): sends. */
   limits: Limits;
   guards: Guards;
+  topics: RoomTopics;
 }
 
 /** Uploaded files as the room uses them (`src/attachments/` keeps them). */

@@ -10,6 +10,7 @@ import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
 import { membersOnly, requireUser } from "../middleware/auth";
 import { validRoomId } from "../middleware/room-id";
+import { TOPICS_DEFAULT_LIMIT, TOPICS_MAX_LIMIT } from "../topics";
 import { ROOM_ID_PATTERN, seqSchema, titleSchema, type Identity } from "../protocol";
 import { MAX_SLOW_MODE_S } from "../room/guards";
 import attachments from "./attachments";
@@ -148,6 +149,12 @@ rooms.delete("/:roomId/archive", async (c) => {
 rooms.get("/:roomId/presence", async (c) => {
   const roomId = c.req.param("roomId");
   return c.json({ online: unwrap(await roomStub(c.env, roomId).getPresence(roomId, c.var.user)) });
+});
+
+rooms.get("/:roomId/topics", zValidator("query", z.object({ limit: positiveInt(TOPICS_MAX_LIMIT).optional() })), async (c) => {
+  const roomId = c.req.param("roomId");
+  const { limit = TOPICS_DEFAULT_LIMIT } = c.req.valid("query");
+  return c.json(unwrap(await roomStub(c.env, roomId).getTopics(roomId, c.var.user, limit)));
 });
 
 /** One direct room per pair, whoever asks first: its id is derived from the two user ids. */
