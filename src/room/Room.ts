@@ -265,7 +265,7 @@ export class Room extends DurableObject<Bindings> {
       return ok({ topics: await this.p.topics.top(roomId, limit) });
     } catch {
       // Logged by the topics; the caller gets the contract's error shape.
-      return fail("internal", "topics are unavailable right now");
+      return fail("unavailable", "topics are unavailable right now", { retryAfter: 5 });
     }
   }
 

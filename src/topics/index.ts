@@ -27,8 +27,6 @@ export const FLUSH_DELAY_MS = 300;
 export const BROADCAST_EVERY_MS = 10_000;
 /** The `topics` frame carries the top 10. */
 export const TOPICS_IN_FRAME = 10;
-/** A store call that has not answered by then counts as failed (the call itself is left to end). */
-export const STORE_TIMEOUT_MS = 2_000;
 /** Distinct words one flush carries at most; a flood of new words beyond it is not counted. */
 export const MAX_PENDING_WORDS = 500;
 
@@ -116,7 +114,7 @@ export class RoomTopics {
     this.roomId ??= roomId;
     await this.serially(() => this.flush());
     try {
-      return await withTimeout(this.store(roomId).top(limit, this.clock.now()));
+      return await this.store(roomId).top(limit, this.clock.now());
     } catch (err) {
       this.failed(err);
       throw err;
@@ -130,7 +128,7 @@ export class RoomTopics {
     try {
       // A failed batch is dropped, not retried: topics are a summary, and a retry queue
       // behind a dead Redis would only grow.
-      await withTimeout(this.store(this.roomId).add(batch, this.pendingSince));
+      await this.store(this.roomId).add(batch, this.pendingSince);
       this.failing = false;
     } catch (err) {
       this.failed(err);
@@ -156,7 +154,7 @@ export class RoomTopics {
     }
     let topics: Topic[];
     try {
-      topics = await withTimeout(this.store(roomId).top(TOPICS_IN_FRAME, this.clock.now()));
+      topics = await this.store(roomId).top(TOPICS_IN_FRAME, this.clock.now());
     } catch (err) {
       return this.failed(err);
     }
@@ -198,12 +196,4 @@ export function roomTopicsFor(
     broadcast,
     waitUntil: (promise) => ctx.waitUntil(promise),
   });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms = STORE_TIMEOUT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the topic store did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

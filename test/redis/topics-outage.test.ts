@@ -7,7 +7,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { readConfig } from "../../src/config";
 import type { Room } from "../../src/room/Room";
-import { STORE_TIMEOUT_MS, roomTopicsFor } from "../../src/topics";
+import { roomTopicsFor } from "../../src/topics";
 import { call, connect, expectError, partsOf, roomStubOf, sendAndAck, uniqueRoom } from "../helpers";
 
 /** Gives the room topics whose Upstash store lives at `url`, wired as the Room wires its own. */
@@ -19,32 +19,26 @@ async function topicsAt(roomId: string, url: string) {
   });
 }
 
-async function timedAck(socket: Parameters<typeof sendAndAck>[0], text: string) {
-  const started = Date.now();
-  const ack = await sendAndAck(socket, text);
-  return { ack, ms: Date.now() - started };
-}
 
 describe("topics while Redis is unavailable", () => {
   afterEach(() => {
     vi.restoreAllMocks();
   });
 
-  it("acks every send when the topic store is down, logs it once, and answers the topics route with 500", async () => {
+  it("acks every send when the topic store is down, logs it once, and answers the topics route with 503", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const room = await uniqueRoom("topics-down");
     await topicsAt(room, env.TEST_DOWN_REDIS_URL!);
     const { socket } = await connect(room, "alice");
 
-    const first = await timedAck(socket, "kubernetes rollout tonight");
-    expect(first.ms).toBeLessThan(1000);
+    const first = await sendAndAck(socket, "kubernetes rollout tonight");
     await vi.waitFor(() => expect(errors).toHaveBeenCalledTimes(1), { timeout: 5000 });
     expect(String(errors.mock.calls[0]![0])).toContain("topics");
 
     // The next flush fails as well: the sends are acked, and the outage is not logged again.
-    const second = await timedAck(socket, "grafana dashboards");
-    expect(second.ack.seq).toBe(first.ack.seq + 1);
-    await expectError(await call("GET", `/api/rooms/${room}/topics`, "alice"), 500, "internal");
+    const second = await sendAndAck(socket, "grafana dashboards");
+    expect(second.seq).toBe(first.seq + 1);
+    await expectError(await call("GET", `/api/rooms/${room}/topics`, "alice"), 503, "unavailable");
     expect(errors).toHaveBeenCalledTimes(1);
 
     const res = await call("GET", `/api/rooms/${room}/messages`, "alice");
@@ -56,21 +50,16 @@ describe("topics while Redis is unavailable", () => {
     socket.close();
   });
 
-  it("acks at once when the topic store hangs, and gives up on it after the timeout", async () => {
+  it("acks before the hanging topic store is given up on (Redis's timeout), then logs it once", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const room = await uniqueRoom("topics-slow");
     await topicsAt(room, env.TEST_SLOW_REDIS_URL!);
     const { socket } = await connect(room, "alice");
-
-    const started = Date.now();
-    const { ms } = await timedAck(socket, "observability budget");
-    expect(ms).toBeLessThan(1000);
-    await vi.waitFor(() => expect(errors).toHaveBeenCalledTimes(1), { timeout: STORE_TIMEOUT_MS + 3000 });
-    // Not before the store had its chance to answer, and not after the 3 s it would take.
-    const gaveUpAfter = Date.now() - started;
-    expect(gaveUpAfter).toBeGreaterThanOrEqual(STORE_TIMEOUT_MS);
-    expect(gaveUpAfter).toBeLessThan(3000 + 300);
-    expect(String(errors.mock.calls[0]![1])).toContain(`${STORE_TIMEOUT_MS} ms`);
+    // The slow store answers after 3 s and the client gives up after REDIS_TIMEOUT_MS: an ack
+    // that waited for topics would arrive after the error was logged.
+    await sendAndAck(socket, "observability budget");
+    expect(errors).not.toHaveBeenCalled();
+    await vi.waitFor(() => expect(errors).toHaveBeenCalledTimes(1), { timeout: 5000 });
     socket.close();
   });
 });
