@@ -203,8 +203,14 @@ export interface UserRef {
   id: string;
   name: string;
 }
+/** Service-wide roles (not a room's roles): `staff` answer website visitors, `admin` runs the service. */
+export const SERVICE_ROLES = ["staff", "admin"] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+
 export interface Identity extends UserRef {
   kind: "member" | "visitor";
+  /** From the token's `roles` claim and the STAFF_USER_IDS / ADMIN_USER_IDS settings. */
+  roles?: ServiceRole[];
 }
 
 /**

@@ -61,3 +61,10 @@ export const membersOnly = () =>
     if (c.var.user.kind !== "member") throw new ApiError("forbidden", "visitors may only use their own room");
     await next();
   });
+
+/** Only users with the service role `admin` (token claim or ADMIN_USER_IDS); anyone else 403. */
+export const adminOnly = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (!c.var.user.roles?.includes("admin")) throw new ApiError("forbidden", "this needs the admin role");
+    await next();
+  });
