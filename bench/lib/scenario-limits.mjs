@@ -17,8 +17,7 @@
  * and are reported apart.
  */
 import { merge, summary } from "./gen.mjs";
-import { attempt, median } from "./scenarios.mjs";
-import { interleave } from "./scenarios.mjs";
+import { attempt, interleave, median } from "./scenarios.mjs";
 import { Session } from "./session.mjs";
 import { oursTarget } from "./targets.mjs";
 import { RAISED_BUDGET } from "./vars.mjs";
