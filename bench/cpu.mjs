@@ -17,6 +17,7 @@ import { STATE_DIR } from "./lib/paths.mjs";
 import { applyMigrations, startWorkerd } from "./lib/servers.mjs";
 import { Session } from "./lib/session.mjs";
 import { makeTarget } from "./lib/targets.mjs";
+import { BENCH_VARS } from "./lib/vars.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 const { option: opt, vars: withVars } = cliArgs();
@@ -25,7 +26,7 @@ const [senders, receivers] = opt("config", "1x10").split("x").map(Number);
 const rate = Number(opt("rate", 100));
 const seconds = Number(opt("seconds", 6));
 const rounds = Number(opt("rounds", 3));
-const vars = withVars({ DEV_MODE: "true" });
+const vars = withVars(BENCH_VARS);
 if (targets.some((t) => !["do-min", "do-sql", "ours"].includes(t))) throw new Error("targets: do-min, do-sql, ours");
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -22,6 +22,7 @@ import { cpuSeconds } from "./lib/procstat.mjs";
 import { applyMigrations, startWorkerd } from "./lib/servers.mjs";
 import { Session } from "./lib/session.mjs";
 import { makeTarget } from "./lib/targets.mjs";
+import { BENCH_VARS } from "./lib/vars.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 const { option: opt } = cliArgs();
@@ -102,7 +103,7 @@ async function main() {
   await buildWorkers();
   await applyMigrations(stateDir);
   const port = await freePort();
-  const w = await startWorkerd(stateDir, { DEV_MODE: "true" }, { inspectorPort: port });
+  const w = await startWorkerd(stateDir, BENCH_VARS, { inspectorPort: port });
   let session;
   let inspector;
   try {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --quick] [-- --only fanout,cpu,mix,roomsize,memory,history,flush] [-- --targets ours,do-min]
+ * npm run bench [-- --quick] [-- --only fanout,cpu,mix,limits,roomsize,memory,history,flush] [-- --targets ours,do-min]
  *
  * Runs the whole suite against local workerd (the Miniflare that wrangler itself uses) and
  * Node baselines, then writes bench/results/latest.md, latest.json and latest.svg.
@@ -14,21 +14,24 @@ import { cliArgs } from "./lib/args.mjs";
 import { buildWorkers } from "./lib/build.mjs";
 import { BENCH_DIR, RESULTS_DIR, ROOT, STATE_DIR } from "./lib/paths.mjs";
 import { fanoutRatios, renderMarkdown, renderSvg } from "./lib/report.mjs";
+import { limitVariants as limitVariantVars, limits as limitsSection } from "./lib/scenario-limits.mjs";
 import { mix } from "./lib/scenario-mix.mjs";
 import * as scenarios from "./lib/scenarios.mjs";
+import { redisMissing, startRedis } from "./lib/redis.mjs";
 import { applyMigrations, startNodeTarget, startWorkerd } from "./lib/servers.mjs";
 import { LIMITS } from "./lib/session.mjs";
 import { OPTIONAL_TARGETS, TARGETS, makeTarget } from "./lib/targets.mjs";
+import { BENCH_VARS } from "./lib/vars.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 
-const SECTIONS = ["fanout", "cpu", "mix", "roomsize", "history", "flush", "memory"];
+const SECTIONS = ["fanout", "cpu", "mix", "limits", "roomsize", "history", "flush", "memory"];
 
 const { flag, option, vars: withVars } = cliArgs();
 if (flag("help")) {
   console.log(
     `usage: npm run bench [-- --quick] [--only ${SECTIONS.join(",")}] [--targets ${TARGETS.join(",")}]` +
-      " [--out <name>] [--strict] [--compare bench/results/latest.json] [--ours-outbox <file>] [--before-outbox <file>|git:<rev>] [--configs 1x10,50x500] [--mix-configs 4x10@100] [--sizes 800,1600]" +
+      " [--out <name>] [--strict] [--compare bench/results/latest.json] [--ours-outbox <file>] [--before-outbox <file>|git:<rev>] [--configs 1x10,50x500] [--mix-configs 4x10@100] [--limits-configs 1x10@100] [--sizes 800,1600]" +
         " [--var NAME=value]",
   );
   process.exit(0);
@@ -39,13 +42,11 @@ const QUICK = flag("quick");
 const STRICT = flag("strict");
 
 /**
- * The project's settings for the bench. Guards the bench would trip are raised here, never
- * removed from the code: DEV_MODE for /api/auth/dev tokens. (The project has no per-user
- * message rate limit yet; when it gets one, raise it here by its variable.)
+ * The project's settings for the bench (lib/vars.mjs): DEV_MODE for /api/auth/dev tokens, and
+ * the guards the bench would trip (send, frame and connection budgets, the socket cap per user
+ * and room) raised, never removed from the code.
  */
-const VARS = withVars({
-  DEV_MODE: "true",
-});
+const VARS = withVars(BENCH_VARS);
 // Experiments: --var FLUSH_INTERVAL_MS=3600000 (repeatable), recorded in the results.
 
 const FULL = {
@@ -76,6 +77,8 @@ const FULL = {
   cpu: { configs: [[1, 10], [10, 100], [50, 500]], rounds: 3, stepMs: 5000 },
   // Acting sockets (a fifth of them send, the rest react and read) × receivers, actions/s.
   mix: { configs: [[10, 100], [4, 10]], rates: { "10x100": 25, "4x10": 100 }, rounds: 3, stepMs: 5000, seedRate: 200 },
+  // The send path with rate limits off, embedded and Upstash (senders × receivers at msg/s).
+  limits: { configs: [[1, 10], [10, 100]], rates: { "1x10": 100, "10x100": 25 }, rounds: 3, stepMs: 5000 },
   memory: { sizes: [1000, 5000], hibernateWaitMs: 15_000, freshServers: true, settleMs: 2500 },
   history: { sizes: [1_000, 100_000, 1_000_000], requests: 100, seedBatch: 100_000 },
   flush: { batches: [10, 100, 1000], rows: { 10: 2_000, 100: 10_000, 1000: 30_000 } },
@@ -100,6 +103,8 @@ const QUICK_CFG = {
   // The quick run compares the Durable Object targets only (the CPU goal is about do-min).
   cpu: { configs: [[10, 100]], rounds: 1, stepMs: 1200, targets: ["do-min", "do-sql", "ours"] },
   mix: { configs: [[10, 100]], rates: { "10x100": 25 }, rounds: 1, stepMs: 1200, seedRate: 200 },
+  // Three rounds, so the median is a middle one and not the larger of two.
+  limits: { configs: [[1, 10], [10, 100]], rates: { "1x10": 100, "10x100": 25 }, rounds: 3, stepMs: 1200 },
   memory: { sizes: [500], hibernateWaitMs: 0, freshServers: false, settleMs: 1000 },
   history: { sizes: [1_000, 100_000], requests: 20, seedBatch: 100_000 },
   flush: { batches: [10, 100, 1000], rows: { 10: 300, 100: 2_000, 1000: 4_000 } },
@@ -116,6 +121,12 @@ if (option("mix-configs")) {
   const parsed = option("mix-configs").split(",").map((c) => c.split("@"));
   cfg.mix.configs = parsed.map(([sr]) => sr.split("x").map(Number));
   cfg.mix.rates = Object.fromEntries(parsed.map(([sr, rate]) => [sr, Number(rate ?? cfg.mix.rates[sr] ?? 25)]));
+}
+// --limits-configs 1x10@100: senders x receivers @ msg/s
+if (option("limits-configs")) {
+  const parsed = option("limits-configs").split(",").map((c) => c.split("@"));
+  cfg.limits.configs = parsed.map(([sr]) => sr.split("x").map(Number));
+  cfg.limits.rates = Object.fromEntries(parsed.map(([sr, rate]) => [sr, Number(rate ?? cfg.limits.rates[sr] ?? 25)]));
 }
 if (option("sizes")) cfg.roomSize.sizes = option("sizes").split(",").map(Number);
 const only = option("only")?.split(",") ?? SECTIONS;
@@ -195,7 +206,27 @@ async function main() {
     process.exit(130);
   });
   try {
-    if (needsWorkerd) servers.workerd = await startWorkerd(stateDir, VARS);
+    // The limits section: the project again per variant in the same workerd, and for the
+    // Upstash one a local redis-server behind upstash-redis-server, started here.
+    let limitVariants = null;
+    if (only.includes("limits") && targets.includes("ours")) {
+      const skipped = {};
+      const missing = redisMissing();
+      if (missing) {
+        skipped["limits-upstash"] = missing;
+        log(`limits-upstash skipped: ${missing}`);
+      } else {
+        try {
+          servers.redis = await startRedis();
+          log(`redis-server ${servers.redis.version} behind upstash-redis-server at ${servers.redis.url}`);
+        } catch (err) {
+          skipped["limits-upstash"] = `the local Redis did not start: ${String(err?.message ?? err)}`;
+          log(`limits-upstash skipped: ${skipped["limits-upstash"]}`);
+        }
+      }
+      limitVariants = { variants: limitVariantVars(VARS, servers.redis), skipped };
+    }
+    if (needsWorkerd) servers.workerd = await startWorkerd(stateDir, VARS, { variants: limitVariants?.variants });
     if (targets.includes("raw")) servers.raw = await startNodeTarget("raw");
     if (targets.includes("socket.io")) servers["socket.io"] = await startNodeTarget("socket.io");
     log(
@@ -211,6 +242,7 @@ async function main() {
       stateDir,
       servers,
       targets,
+      limitVariants,
       log,
       logStep,
       progressNote,
@@ -244,6 +276,7 @@ async function main() {
       ["fanout", "fan-out", scenarios.fanout, "fanout"],
       ["cpu", "CPU per delivery, interleaved", scenarios.cpuInterleaved, "cpu"],
       ["mix", "reactions and reads", mix, "mix"],
+      ["limits", "rate limits on the send path", limitsSection, "limits"],
       ["roomsize", "room size", scenarios.roomSize, "roomSize"],
       ["history", "history", scenarios.history, "history"],
       ["flush", "flush", scenarios.flush, "flush"],
@@ -259,6 +292,10 @@ async function main() {
     if (only.includes("memory") && !cfg.memory.freshServers) await runMemory();
     for (const [key, title, fn, field] of sections) {
       if (!only.includes(key)) continue;
+      if (key === "limits" && !limitVariants) {
+        log(`== ${title} == skipped: it measures variants of ours, which is not among --targets`);
+        continue;
+      }
       log(`== ${title} ==`);
       const t0 = Date.now();
       results[field] = await fn(ctx);

@@ -147,6 +147,17 @@ async function lastSeqOf(baseUrl: string, token: string, roomId: string): Promis
 const brief = (m: Seen | HistoryMessage) =>
   JSON.stringify({ seq: m.seq, id: m.id, clientId: m.clientId, text: m.text });
 
+/**
+ * The budgets chaos would trip, raised (never removed): every client sends steadily plus a burst
+ * before each kill, and reconnects after every restart, so the sends, frames and connections of
+ * one user go past wrangler.toml's per-minute budgets. The limits still count every send.
+ */
+const CHAOS_BUDGETS = {
+  RATE_SENDS: "1000000/1m",
+  RATE_FRAMES: "1000000/1m",
+  RATE_CONNECTIONS: "1000000/1m",
+};
+
 /** State directories of runs in progress, removed on Ctrl-C too. */
 const scratchDirs = new Set<string>();
 
@@ -160,7 +171,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   const server = new WranglerDev({
     port: await freePort(),
     persistDir,
-    vars: { DEV_MODE: "true", FLUSH_INTERVAL_MS: String(o.flushIntervalMs) },
+    vars: { DEV_MODE: "true", FLUSH_INTERVAL_MS: String(o.flushIntervalMs), ...CHAOS_BUDGETS },
   });
   const clients: ChaosClient[] = [];
   const tickers: ReturnType<typeof setTimeout>[] = [];

@@ -176,6 +176,10 @@ function urlFor(target, base, room, user) {
   switch (target) {
     case "ours":
     case "ours-before":
+    // The project with other settings, beside ours in the same workerd (the limits section).
+    case "limits-off":
+    case "limits-embedded":
+    case "limits-upstash":
       return `${ws}/parties/room/${room}?token=${encodeURIComponent(user.token)}`;
     case "do-min":
       return `${ws}/min/room/${room}?user=${encodeURIComponent(user.id)}`;

@@ -129,6 +129,7 @@ export function renderMarkdown(results, svgName) {
   if (results.fanout || results.roomSize) out.push(...cpuSection(results, f, targets));
   if (results.cpu) out.push(...interleavedSection(results, targets));
   if (results.mix) out.push(...mixSection(results, targets));
+  if (results.limits) out.push(...limitsSection(results));
   if (results.memory) out.push(...memorySection(results, f));
   if (results.history) out.push(...historySection(results));
   if (results.flush) out.push(...flushSection(results));
@@ -166,6 +167,7 @@ function goalLines(results, f) {
         ".",
     );
   }
+  lines.push(...limitGoalLines(results));
   const ref = results.reference;
   if (ref && results.fanout) {
     const now = fanoutRatios(results);
@@ -391,6 +393,142 @@ function mixSection(results, allTargets) {
   if (notes.length) out.push(...notes.map((n) => `- ${n}`), "");
   return out;
 }
+
+// ---- Rate limits on the send path ---------------------------------------------------------------
+
+const LIMIT_ON = ["limits-embedded", "limits-upstash"];
+const short = (v) => v.replace("limits-", "");
+const plusMs = (d) => (d === null ? "–" : `${d >= 0 ? "+" : "−"}${num(Math.abs(d), 2)} ms`);
+
+/** Per config, each variant with limits on against limits-off: CPU ratio and ack p99 difference. */
+function limitComparisons(results) {
+  const L = results.limits;
+  const out = [];
+  for (const cr of [...new Set(L.entries.map((e) => `${e.config}@${e.rate}`))]) {
+    const [config, rate] = cr.split("@");
+    const of = (v) => L.entries.find((e) => e.config === config && String(e.rate) === rate && e.variant === v);
+    const off = of("limits-off");
+    for (const v of LIMIT_ON) {
+      const on = of(v);
+      if (!on || !off) continue;
+      const usable = (e) => !e.error && e.usedRounds > 0;
+      const ok = usable(on) && usable(off);
+      out.push({
+        config,
+        rate: Number(rate),
+        variant: v,
+        error: on.error ?? off.error ?? (ok ? null : "no complete round"),
+        noisy: ok && (on.noisy || off.noisy),
+        cpuRatio: ok ? ratio(on.cpuMedian, off.cpuMedian) : null,
+        cpuWithSideRatio: ok && on.sideCpuMedian !== null ? ratio(on.cpuMedian + on.sideCpuMedian, off.cpuMedian) : null,
+        ackP50Plus: ok && on.ack && off.ack ? on.ack.p50 - off.ack.p50 : null,
+        ackP99Plus: ok && on.ack && off.ack ? on.ack.p99 - off.ack.p99 : null,
+      });
+    }
+  }
+  return out;
+}
+
+function limitGoalLines(results) {
+  if (!results.limits) return [];
+  const g = results.limits.goals;
+  const cmp = limitComparisons(results);
+  const skipped = Object.entries(results.limits.skipped ?? {}).map(([v, why]) => `${short(v)} not measured: ${why}`);
+  const where = (x) => `${short(x.variant)} ${x.config.replace("x", "×")}`;
+  const verdict = (xs, pass) => {
+    const measured = xs.filter((x) => !x.error);
+    if (!measured.length) return "not measured";
+    const met = measured.filter(pass).length;
+    const noisy = measured.filter((x) => x.noisy).map(where);
+    return (
+      `${met === measured.length ? "met" : "not met"} (${met} of ${measured.length})` +
+      (noisy.length ? ` — indicative only, every round discarded as the box was busy for: ${noisy.join(", ")}` : "")
+    );
+  };
+  const list = (fmt) => {
+    const xs = cmp.filter((x) => !x.error);
+    return xs.length ? `${xs.map((x) => `${where(x)} ${fmt(x)}`).join(", ")} ` : "";
+  };
+  const failures = cmp.filter((x) => x.error).map((x) => `${where(x)}: ${x.error.slice(0, 80)}`);
+  const tail = [...failures, ...skipped].length ? `; ${[...failures, ...skipped].join("; ")}` : "";
+  const sideNote = cmp.some((x) => x.cpuWithSideRatio !== null)
+    ? ` Redis's own CPU (redis-server + upstash-redis-server, outside workerd) not counted; with it: ${cmp
+        .filter((x) => x.cpuWithSideRatio !== null)
+        .map((x) => `${where(x)} ${fmtRatio(x.cpuWithSideRatio)}`)
+        .join(", ")}.`
+    : "";
+  return [
+    `rate limit on the send path adds at most ${g.ackP99PlusMs} ms to the ack p99 (limits on − off): ` +
+      list((x) => plusMs(x.ackP99Plus)) +
+      `→ ${verdict(cmp, (x) => x.ackP99Plus !== null && x.ackP99Plus <= g.ackP99PlusMs)}${tail}.`,
+    `rate limit on the send path adds at most ${Math.round((g.cpuPerDeliveryRatio - 1) * 100)} % to server CPU per delivery (workerd, on / off): ` +
+      list((x) => fmtRatio(x.cpuRatio)) +
+      `→ ${verdict(cmp, (x) => x.cpuRatio !== null && x.cpuRatio <= g.cpuPerDeliveryRatio)}${tail}.${sideNote}`,
+  ];
+}
+
+function limitsSection(results) {
+  const L = results.limits;
+  const c = results.meta.config.limits;
+  const out = ["## Rate limits on the send path", ""];
+  const budget = L.variants["limits-embedded"]?.RATE_SENDS ?? "?";
+  out.push(
+    "The project's own Worker three times in the same workerd, the same bundle with different settings: **off** " +
+      "(`RATE_SENDS=off`, `RATE_FRAMES=off`: no store call), **embedded** (`RATE_SENDS`/`RATE_FRAMES` " +
+      `\`${budget}\`, counted by the Limiter Durable Objects) and **upstash** (the same budgets, counted by ` +
+      "`@upstash/ratelimit` over REST against a local redis-server" +
+      (L.redis?.version ? ` ${L.redis.version}` : "") +
+      " behind upstash-redis-server" +
+      (L.skipped?.["limits-upstash"] ? `; not measured in this run: ${L.skipped["limits-upstash"]}` : "") +
+      "). Senders × receivers at a fixed rate; every variant's room open at once, the variants " +
+      `taking turns, ${c.rounds} round${c.rounds === 1 ? "" : "s"} of ${c.stepMs / 1000} s (the first variant rotating). ` +
+      "Cells: server CPU µs per delivery (workerd; median, every round in brackets), the sender's ack latency p50 / p99 ms " +
+      "(ack arrival − scheduled send time, all acks of the valid rounds pooled), and the receivers' p99 (median of the rounds). " +
+      "For upstash, Redis's own CPU (redis-server + upstash-redis-server, outside workerd) is shown apart and not in the ratios.",
+  );
+  out.push("");
+  const variants = LIMIT_VARIANTS_ORDER.filter((v) => L.variants[v]);
+  out.push(`| senders × receivers | ${variants.map(short).join(" | ")} | ${LIMIT_ON.filter((v) => L.variants[v]).map((v) => `${short(v)} / off: CPU, ack p99`).join(" | ")} |`);
+  out.push(`|---|${variants.map(() => "---:").join("|")}|${LIMIT_ON.filter((v) => L.variants[v]).map(() => "---:").join("|")}|`);
+  const cmp = limitComparisons(results);
+  const notes = [];
+  for (const cr of [...new Set(L.entries.map((e) => `${e.config}@${e.rate}`))]) {
+    const [config, rate] = cr.split("@");
+    const of = (v) => L.entries.find((e) => e.config === config && String(e.rate) === rate && e.variant === v);
+    const cells = variants.map((v) => {
+      const e = of(v);
+      if (!e) return "–";
+      if (e.error) return "error";
+      const rounds = e.rounds.map((r) => (r.complete && (r.valid || e.noisy) ? num(r.cpuPerDeliveryUs) : "✗")).join(", ");
+      const side = e.sideCpu
+        ? ` + Redis ${num(e.sideCpuMedian)} (${Object.entries(e.sideCpu).map(([n, v]) => `${n} ${num(v)}`).join(", ")})`
+        : "";
+      return `${num(e.cpuMedian)}${e.noisy ? "*" : ""} µs (${rounds})${side}; ack ${num(e.ack?.p50, 2)} / ${num(e.ack?.p99, 2)} ms; p99 ${num(e.p99)} ms`;
+    });
+    const ratios = LIMIT_ON.filter((v) => L.variants[v]).map((v) => {
+      const x = cmp.find((y) => y.config === config && String(y.rate) === rate && y.variant === v);
+      return x && !x.error ? `${fmtRatio(x.cpuRatio)}, ${plusMs(x.ackP99Plus)}` : "–";
+    });
+    out.push(`| ${config.replace("x", " × ")} at ${rate} msg/s | ${cells.join(" | ")} | ${ratios.join(" | ")} |`);
+    for (const v of variants) {
+      const e = of(v);
+      if (e?.error) notes.push(`${short(v)} ${config}: error: ${e.error.slice(0, 200)}`);
+      else if (e?.noisy) notes.push(`${short(v)} ${config}: every round discarded as the box was busy; * = figures from those rounds, indicative only`);
+      else if (e && e.usedRounds < e.rounds.length) notes.push(`${short(v)} ${config}: ${e.rounds.length - e.usedRounds} of ${e.rounds.length} rounds discarded (busy box or incomplete)`);
+      if (e?.redisScriptsPerSend !== null && e?.redisScriptsPerSend !== undefined && Math.abs(e.redisScriptsPerSend - 1) > 0.05) {
+        notes.push(`${short(v)} ${config}: Redis ran ${e.redisScriptsPerSend} scripts per send (1 expected: did the store time out?)`);
+      }
+    }
+  }
+  out.push("");
+  for (const [v, why] of Object.entries(L.skipped ?? {})) notes.push(`${short(v)} not measured: ${why}.`);
+  const scripts = L.entries.filter((e) => e.redisScriptsPerSend !== null && e.redisScriptsPerSend !== undefined);
+  if (scripts.length) notes.push(`Redis scripts per send (a check that every send reached Redis): ${scripts.map((e) => `${e.config} ${e.redisScriptsPerSend}`).join(", ")}.`);
+  if (notes.length) out.push(...notes.map((n) => `- ${n}`), "");
+  return out;
+}
+
+const LIMIT_VARIANTS_ORDER = ["limits-off", "limits-embedded", "limits-upstash"];
 
 function memorySection(results, f) {
   const out = ["## Memory per idle connection", ""];

@@ -148,14 +148,17 @@ export const median = (values) => (values.length ? [...values].sort((a, b) => a 
  * Every target's room open at once, the targets taking turns round by round (each `turns`
  * entry once per target per round): a busy or quiet spell on this shared box then falls on
  * all of them alike. `open(name)` returns { session, ... }, handed to every turn. An error
- * ends the whole comparison (a ratio needs every target) and is passed to `failed`.
+ * ends the whole comparison (a ratio needs every target) and is passed to `failed`. With
+ * `rotate`, each round starts one target further on, so no target always goes first.
  */
-export async function interleave(ctx, label, targets, rounds, { open, turn, turns = [turn], failed }) {
+export async function interleave(ctx, label, targets, rounds, { open, turn, turns = [turn], failed, rotate = false }) {
   const opened = [];
   try {
     for (const name of targets) opened.push({ name, state: await open(name) });
     for (let round = 1; round <= rounds; round++) {
-      for (const each of turns) for (const { name, state } of opened) await each(state, name, round);
+      const shift = rotate ? (round - 1) % opened.length : 0;
+      const order = [...opened.slice(shift), ...opened.slice(0, shift)];
+      for (const each of turns) for (const { name, state } of order) await each(state, name, round);
     }
   } catch (err) {
     const error = String(err?.message ?? err);

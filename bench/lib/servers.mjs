@@ -59,9 +59,13 @@ export async function startNodeTarget(kind) {
   };
 }
 
-/** The workerd holding ours, do-min, do-sql (and the seedable project for history/flush). */
-export async function startWorkerd(stateDir, vars, { inspectorPort } = {}) {
-  const child = fork(join(BENCH_DIR, "lib/workerd-host.mjs"), [stateDir, JSON.stringify(vars)], {
+/**
+ * The workerd holding ours, do-min, do-sql (and the seedable project for history/flush).
+ * `variants` ({ name: { VAR: value } }) adds the project once more per name with those vars
+ * (the `limits` section), at `urls.variants[name]`.
+ */
+export async function startWorkerd(stateDir, vars, { inspectorPort, variants = {} } = {}) {
+  const child = fork(join(BENCH_DIR, "lib/workerd-host.mjs"), [stateDir, JSON.stringify(vars), JSON.stringify(variants)], {
     env: inspectorPort ? { ...ENV, BENCH_INSPECTOR_PORT: String(inspectorPort) } : ENV,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

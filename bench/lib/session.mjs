@@ -139,13 +139,18 @@ export class Session {
    * One step: `rate` messages/s for `durationMs`, then up to `graceMs` for the last deliveries.
    * With `mix` ({ shares, writers, messages }, see lib/mix.mjs) the actions are sends, reacts
    * and reads; each is delivered to every socket (as `message`, `updated` or `read`).
+   * `keepAck`: the result also carries the sender's ack-latency histogram (encoded), so that
+   * rounds can be pooled. A target with `side` ({ name: pids }: processes the server relies on
+   * outside its own, e.g. Redis) gets their CPU reported apart, per name: `sideCpuPerDeliveryUs`.
    */
-  async step(rate, durationMs, { graceMs = 2000, textBytes = 64, mix = null } = {}) {
+  async step(rate, durationMs, { graceMs = 2000, textBytes = 64, mix = null, keepAck = false } = {}) {
     const tag = `t${++tagCounter}`;
     const count = Math.max(1, Math.round((rate * durationMs) / 1000));
     const sends = mix ? plan(count, mix.shares).filter((k) => k === "send").length : count;
     await Promise.all(this.gens.map((g) => g.call("arm", { tag, mix: Boolean(mix) })));
     const cpu0 = cpuSeconds(this.target.pids);
+    const sideOf = () => (this.target.side ? Object.entries(this.target.side).map(([name, pids]) => [name, cpuSeconds(pids)]) : null);
+    const side0 = sideOf();
     const gen0 = cpuSeconds(this.pids);
     const foreign = foreignWindow();
     const t0 = nowUs();
@@ -158,6 +163,7 @@ export class Session {
     const sent = await sending;
     const t1 = nowUs();
     const cpu1 = cpuSeconds(this.target.pids);
+    const side1 = sideOf();
     const gen1 = cpuSeconds(this.pids);
     const wall = (t1 - t0) / 1e6;
     const foreignCores = foreign.end();
@@ -210,6 +216,12 @@ export class Session {
       foreignCores: Math.round(foreignCores * 100) / 100,
       disturbed,
       cpuPerDeliveryUs: delivered ? Math.round((serverCpu / delivered) * 1e7) / 10 : null,
+      ...(side0 !== null && {
+        sideCpuPerDeliveryUs: Object.fromEntries(
+          side0.map(([name, c0], i) => [name, delivered ? Math.round(((side1[i][1] - c0) / delivered) * 1e7) / 10 : null]),
+        ),
+      }),
+      ...(keepAck && { ackHistogram: senderRes.ackLatency }),
       deliveriesPerSec: Math.round(delivered / (durationMs / 1000)),
       /** Messages per socket frame at the receivers: 1 = one send per message, more = batched. */
       msgsPerFrame: receiverFrames ? Math.round((receiverDelivered / receiverFrames) * 100) / 100 : null,

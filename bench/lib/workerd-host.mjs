@@ -10,7 +10,11 @@
  * the DO's own sends are what is measured). Forked by bench/run.mjs with IPC; it replies
  * `{ ready, urls, pid, workerdPid }` and stops on `{ cmd: "stop" }`.
  *
- * argv: <stateDir> <json overrides for the project's vars>
+ * argv: <stateDir> <json overrides for the project's vars> [<json variants>]
+ *
+ * Variants (the `limits` section): `{ "<name>": { VAR: value } }` adds the project once more per
+ * name, as Worker `edge-chat-<name>` with those vars over the others (its own Durable Object
+ * namespaces, the same D1), at `urls.variants[name]`.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -19,8 +23,9 @@ import { pathToFileURL } from "node:url";
 import { BUILD_DIR } from "./build.mjs";
 import { ROOT } from "./paths.mjs";
 
-const [stateDir, overridesJson = "{}"] = process.argv.slice(2);
+const [stateDir, overridesJson = "{}", variantsJson = "{}"] = process.argv.slice(2);
 const overrides = JSON.parse(overridesJson);
+const variants = JSON.parse(variantsJson);
 
 // The Miniflare that wrangler (the project's pinned CLI) uses, not whatever is hoisted.
 const requireFromWrangler = createRequire(createRequire(join(ROOT, "package.json")).resolve("wrangler/package.json"));
@@ -91,6 +96,14 @@ const mf = new Miniflare({
           },
         ]
       : []),
+    ...Object.entries(variants).map(([name, vars]) => ({
+      ...projectOptions,
+      name: `edge-chat-${name}`,
+      ...common,
+      ...bundle(join(BUILD_DIR, "ours.mjs")),
+      bindings: { ...bindings, ...vars },
+      unsafeDirectSockets: direct,
+    })),
     {
       ...projectOptions,
       name: "bench-seed",
@@ -109,6 +122,10 @@ const urls = {
   do: (await mf.unsafeGetDirectURL("bench-do")).href.replace(/\/$/, ""),
   seed: (await mf.unsafeGetDirectURL("bench-seed")).href.replace(/\/$/, ""),
 };
+urls.variants = {};
+for (const name of Object.keys(variants)) {
+  urls.variants[name] = (await mf.unsafeGetDirectURL(`edge-chat-${name}`)).href.replace(/\/$/, "");
+}
 if (existsSync(join(BUILD_DIR, "ours-before.mjs"))) {
   urls.oursBefore = (await mf.unsafeGetDirectURL("edge-chat-before")).href.replace(/\/$/, "");
 }
