@@ -8,9 +8,13 @@ import { DurableObject } from "cloudflare:workers";
 import type { Rate } from "../config";
 import { advance, hit, type Counts, type LimitResult } from "./sliding";
 
+/** How long counts may wait in memory before they are written. */
+export const PERSIST_MS = 1000;
+
 export class Limiter extends DurableObject<Env> {
   private counts: Counts | undefined;
   private windowMs = 0;
+  private persistTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -33,24 +37,34 @@ export class Limiter extends DurableObject<Env> {
     const fresh = this.counts === undefined;
     this.counts = counts;
     this.windowMs = rate.windowMs;
-    this.ctx.storage.sql.exec(
-      "INSERT OR REPLACE INTO sliding (id, window, current, previous, window_ms) VALUES (1, ?, ?, ?, ?)",
-      counts.window,
-      counts.current,
-      counts.previous,
-      rate.windowMs,
-    );
+    this.persistTimer ??= setTimeout(() => this.persist(), PERSIST_MS);
     if (fresh) await this.ctx.storage.setAlarm(Date.now() + 2 * rate.windowMs + 1000);
     return result;
   }
 
+  private persist(): void {
+    if (this.persistTimer !== null) clearTimeout(this.persistTimer);
+    this.persistTimer = null;
+    if (!this.counts) return;
+    this.ctx.storage.sql.exec(
+      "INSERT OR REPLACE INTO sliding (id, window, current, previous, window_ms) VALUES (1, ?, ?, ?, ?)",
+      this.counts.window,
+      this.counts.current,
+      this.counts.previous,
+      this.windowMs,
+    );
+  }
+
   async alarm(): Promise<void> {
+    this.persist();
     const idleUntil = this.counts ? (this.counts.window + 2) * this.windowMs : 0;
     if (Date.now() < idleUntil) {
       await this.ctx.storage.setAlarm(idleUntil + 1000);
       return;
     }
     this.counts = undefined;
+    if (this.persistTimer !== null) clearTimeout(this.persistTimer);
+    this.persistTimer = null;
     await this.ctx.storage.deleteAll();
     // deleteAll drops the table too; this object may be asked again before it is evicted.
     createTable(this.ctx.storage.sql);

@@ -49,7 +49,12 @@ export default async function setup() {
     redis.once("exit", (code) => reject(new Error(`redis-server exited with ${code}; is the redis-server package installed?`))),
   );
   redis.once("error", () => {});
-  await Promise.race([waitForPort(redisPort), exited]);
+  try {
+    await Promise.race([waitForPort(redisPort), exited]);
+  } catch (err) {
+    redis.kill("SIGKILL");
+    throw err;
+  }
 
   // Its own process, as its README runs it: `upstash-redis-server` with URS_TOKEN, PORT, REDIS_URL.
   // Its package exports only the app; the bin is the documented way to run it.
@@ -66,16 +71,22 @@ export default async function setup() {
       res.end(JSON.stringify({ result: null }));
     }, 3000);
   }).listen(slowPort, "127.0.0.1");
-  await waitForPort(restPort);
-
-  return async () => {
+  const stop = async () => {
     slow.closeAllConnections();
     slow.close();
     for (const child of [rest, redis]) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
       const gone = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       await gone;
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    await waitForPort(restPort);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return stop;
 }
