@@ -1,24 +1,13 @@
-import { createServer } from "node:net";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-
-/** A port nothing listens on right now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.once("error", reject);
-  });
-}
+import { freePort } from "./scripts/local-upstash.mjs";
 
 // The Upstash project's servers (test/setup/redis-servers.ts) listen here; the Worker's
 // bindings below point at them. The "down" port is one nobody will listen on.
 for (const name of ["TEST_REDIS_PORT", "TEST_UPSTASH_PORT", "TEST_SLOW_UPSTASH_PORT", "TEST_DOWN_UPSTASH_PORT"]) {
   process.env[name] ??= String(await freePort());
 }
-const REDIS_TOKEN = "test-upstash-token";
+const REDIS_TOKEN = (process.env.TEST_UPSTASH_TOKEN ??= "test-upstash-token");
 const restUrl = (name: string) => `http://127.0.0.1:${process.env[name]}`;
 
 const migrations = await readD1Migrations("./migrations");

@@ -12,7 +12,6 @@
  * DevTools → Performance; not committed).
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { cliArgs } from "./lib/args.mjs";
@@ -23,6 +22,7 @@ import { applyMigrations, startWorkerd } from "./lib/servers.mjs";
 import { Session } from "./lib/session.mjs";
 import { makeTarget } from "./lib/targets.mjs";
 import { BENCH_VARS } from "./lib/vars.mjs";
+import { freePort } from "../scripts/local-upstash.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 const { option: opt } = cliArgs();
@@ -33,16 +33,6 @@ const rate = Number(opt("rate", 200));
 const seconds = Number(opt("seconds", 5));
 const top = Number(opt("top", 30));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 class Inspector {
   static async open(port, match) {
