@@ -44,6 +44,8 @@ import { Guards } from "./guards";
 import { Settings, type RoomPatch } from "./settings";
 import { limitsFor } from "../limits";
 import { MessageWriter } from "./writer";
+import { statsStub, type RoomReport } from "../admin/stats";
+import { StatsReporter } from "./stats";
 
 export type { RoomResult } from "./parts";
 
@@ -88,6 +90,15 @@ export class Room extends DurableObject<Bindings> {
       limits: limitsFor(env),
       guards: new Guards(ctx.storage.sql, store),
       topics: roomTopicsFor(ctx, env, config, (frame) => this.p.outbox.broadcast(frame)),
+      stats: new StatsReporter(
+        {
+          roomId: () => this.roomId,
+          sockets: () => connections.size,
+          onlineUserIds: () => connections.online().map((u) => u.id),
+          typing: () => this.p.typing.count,
+        },
+        (report) => statsStub(env).report(report),
+      ),
     };
     this.chat = new Chat(this.p);
     this.roster = new Roster(this.p, (userId) => this.evict(userId));
@@ -116,6 +127,7 @@ export class Room extends DurableObject<Bindings> {
     this.closeOldestBeyondCap(upgrade.user.id);
     const before = this.p.connections.statusOf(upgrade.user.id);
     this.p.connections.add(server, upgrade.user);
+    this.p.stats.changed();
     this.p.outbox.sendTo(server, {
       type: "welcome",
       room: { id: roomId },
@@ -269,6 +281,11 @@ export class Room extends DurableObject<Bindings> {
     }
   }
 
+  /** For the Stats object's check of a room it has not heard from for a while (null: never used). */
+  statsSnapshot(): RoomReport | null {
+    return this.p.stats.snapshot();
+  }
+
   // ---- Frames ------------------------------------------------------------------------------
 
   private async onFrame(ws: WebSocket, roomId: string, user: Identity, role: Role, frame: ClientFrame): Promise<void> {
@@ -409,6 +426,7 @@ export class Room extends DurableObject<Bindings> {
     if (!user) return;
     const before = connections.statusOf(user.id);
     connections.remove(ws);
+    this.p.stats.changed();
     const status = connections.statusOf(user.id);
     if (status === "offline" && typing.stop(user.id)) this.broadcastTyping(user.id, false, user.name);
     if (status !== before) this.broadcastPresence(user, status);
@@ -416,6 +434,7 @@ export class Room extends DurableObject<Bindings> {
 
   private broadcastTyping(userId: string, on: boolean, name?: string): void {
     const { connections } = this.p;
+    this.p.stats.changed();
     name ??= connections.socketsOf(userId).map((ws) => connections.get(ws)!.name)[0] ?? userId;
     this.p.outbox.broadcast({ type: "typing", userId, name, on }, (ws) => connections.get(ws)?.id === userId);
   }

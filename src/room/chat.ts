@@ -88,6 +88,7 @@ export class Chat {
     }
     this.p.outbox.broadcast({ type: "message", message });
     this.p.topics.noted(roomId, message.text);
+    this.p.stats.messaged(message.createdAt);
     return ok({ message, created: true, limit });
   }
 
