@@ -46,6 +46,7 @@ import { limitsFor } from "../limits";
 import { MessageWriter } from "./writer";
 import { statsStub, type RoomReport } from "../admin/stats";
 import { StatsReporter } from "./stats";
+import { RoomErasure } from "./erasure";
 
 export type { RoomResult } from "./parts";
 
@@ -55,6 +56,7 @@ export class Room extends DurableObject<Bindings> {
   private readonly roster: Roster;
   private readonly settings: Settings;
   private readonly frames: FrameBudget;
+  private readonly erasure: RoomErasure;
   private roomId: string | null;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
@@ -103,6 +105,7 @@ export class Room extends DurableObject<Bindings> {
     this.chat = new Chat(this.p);
     this.roster = new Roster(this.p, (userId) => this.evict(userId));
     this.settings = new Settings(this.p);
+    this.erasure = new RoomErasure(this.p, this.chat, this.roster);
     this.roomId = store.getMeta("roomId");
     // Heartbeats are answered by the runtime without waking a hibernated room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -279,6 +282,12 @@ export class Room extends DurableObject<Bindings> {
       // Logged by the topics; the caller gets the contract's error shape.
       return fail("unavailable", "topics are unavailable right now", { retryAfter: 5 });
     }
+  }
+
+  /** A user's erasure here, one bounded piece per call (the Eraser job, src/admin/erasure.ts). */
+  async eraseUser(roomId: string, userId: string, limit: number) {
+    this.bind(roomId);
+    return this.erasure.run(roomId, userId, limit);
   }
 
   /** For the Stats object's check of a room it has not heard from for a while (null: never used). */

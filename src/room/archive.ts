@@ -15,6 +15,13 @@ import type { DirtyRow, Row } from "./store";
 export const MAX_JSON_PER_STATEMENT = 600_000;
 
 export class Archive {
+  /**
+   * Writes the room makes to D1 outside its flush (erasure's bulk tombstones): one at a time, and
+   * counted, so a read for adoption that overlapped one reads again (`byIdSettled`).
+   */
+  private bulkRunning: Promise<unknown> | null = null;
+  private bulkCount = 0;
+
   constructor(private readonly d1: D1Database) {}
 
   /**
@@ -72,6 +79,56 @@ export class Archive {
       .prepare(`${SELECT_MESSAGES} WHERE m.room_id = ? AND m.seq BETWEEN ? AND ? ORDER BY m.seq`)
       .bind(roomId, lo, hi)
       .all<MessageWithQuote>();
+    return results;
+  }
+
+  /**
+   * Runs a write to D1 rows the room does not hold, outside the flush. While it runs, and for any
+   * read it overlapped, `byIdSettled` waits and reads again.
+   */
+  async bulk<T>(write: () => Promise<T>): Promise<T> {
+    while (this.bulkRunning) await this.bulkRunning.catch(() => {});
+    this.bulkCount++;
+    const running = write();
+    this.bulkRunning = running;
+    try {
+      return await running;
+    } finally {
+      if (this.bulkRunning === running) this.bulkRunning = null;
+    }
+  }
+
+  /**
+   * A row read for adoption (to change a message the room no longer holds). A row read while one
+   * of the room's bulk writes was under way may predate it; adopting that would bring back what
+   * the write changed (a tombstoned text), so such a read is done again.
+   */
+  async byIdSettled(roomId: string, id: string): Promise<MessageWithQuote | null> {
+    for (;;) {
+      while (this.bulkRunning) await this.bulkRunning.catch(() => {});
+      const before = this.bulkCount;
+      const row = await this.byId(roomId, id);
+      if (before === this.bulkCount && this.bulkRunning === null) return row;
+    }
+  }
+
+  /**
+   * Erasure of rows only D1 has: up to `limit` live rows of the author with seq < `belowSeq` become
+   * tombstones, as a delete makes them (text, quote, reactions and attachments gone), one revision
+   * newer, so no flush of an older revision can bring them back. The search index follows by
+   * trigger. Returns the tombstones.
+   */
+  async tombstoneAuthor(roomId: string, authorId: string, belowSeq: number, limit: number, deletedAt: string): Promise<Row[]> {
+    const { results } = await this.d1
+      .prepare(
+        `UPDATE messages SET text = '', deleted_at = ?4, reactions = NULL, attachments = NULL, reply_to_id = NULL, rev = rev + 1
+         WHERE rowid IN (
+           SELECT rowid FROM messages WHERE author_id = ?2 AND room_id = ?1 AND deleted_at IS NULL AND seq < ?3 LIMIT ?5
+         )
+         RETURNING ${STORED_COLUMNS}`,
+      )
+      .bind(roomId, authorId, belowSeq, deletedAt, limit)
+      .all<Row>();
     return results;
   }
 

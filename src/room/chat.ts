@@ -152,7 +152,7 @@ export class Chat {
   private async change(roomId: string, id: string, decide: Decide): Promise<RoomResult<Message>> {
     let row = this.p.store.byId(id);
     if (row === null) {
-      const archived = await this.p.archive.byId(roomId, id);
+      const archived = await this.p.archive.byIdSettled(roomId, id);
       if (!archived) return fail("not_found", "no such message in this room");
       this.p.store.adopt(archived, archived.rev);
       // Read again: a change that ran during the await may have adopted and changed it first.

@@ -213,6 +213,14 @@ export class MessageStore {
     );
   }
 
+  /** Ids of held messages by this author that are not deleted, oldest first (erasure). */
+  liveIdsBy(authorId: string, limit: number): string[] {
+    return this.sql
+      .exec<{ id: string }>("SELECT id FROM messages WHERE author_id = ? AND deleted_at IS NULL ORDER BY seq LIMIT ?", authorId, limit)
+      .toArray()
+      .map((r) => r.id);
+  }
+
   /** Held rows among these ids (quote sources for messages read from D1). */
   byIds(ids: string[]): Row[] {
     if (ids.length === 0) return [];
