@@ -3,6 +3,7 @@ import app from "./app";
 import { removeUnclaimed } from "./attachments/cleanup";
 import type { Bindings } from "./env";
 
+export { Eraser } from "./admin/erasure";
 export { Stats } from "./admin/stats";
 export { Limiter } from "./limits";
 export { Room } from "./room/Room";

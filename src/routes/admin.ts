@@ -3,9 +3,15 @@
  * anyone else gets 403. docs/administration.md says what each answer means.
  */
 import { Hono } from "hono";
+import { z } from "zod";
+import { eraserStub } from "../admin/erasure";
 import { statsStub, ACTIVE_WINDOW_MS } from "../admin/stats";
 import { storedCounts } from "../db/admin";
+import { findUsers } from "../db/users";
 import type { AppEnv } from "../env";
+import { ApiError } from "../lib/errors";
+import { userId } from "../lib/params";
+import { zValidator } from "../lib/validate";
 import { adminOnly, requireUser } from "../middleware/auth";
 
 const admin = new Hono<AppEnv>();
@@ -29,6 +35,27 @@ admin.get("/stats", async (c) => {
     activeRooms: live.activeRooms,
     messagesLastHour: stored.messages,
   });
+});
+
+const userParam = z.object({ userId });
+
+/**
+ * Erases a user: 202 with the job's status; the job runs on (GET the same path to follow it).
+ * Erasing again is harmless: a running erasure goes on, a finished one runs again and finds
+ * whatever is left. A user D1 has never seen: 404.
+ */
+admin.post("/users/:userId/erase", zValidator("param", userParam), async (c) => {
+  const { userId } = c.req.valid("param");
+  if (!(await findUsers(c.env.DB, [userId])).has(userId)) throw new ApiError("not_found", `no user ${userId}`);
+  return c.json({ erasure: await eraserStub(c.env, userId).begin({ userId }) }, 202);
+});
+
+/** The erasure's status: `running` or `done`, its step, rooms done of all, failures. */
+admin.get("/users/:userId/erase", zValidator("param", userParam), async (c) => {
+  const { userId } = c.req.valid("param");
+  const status = await eraserStub(c.env, userId).status();
+  if (status === null) throw new ApiError("not_found", `${userId} was never erased`);
+  return c.json({ erasure: status });
 });
 
 export default admin;
