@@ -290,6 +290,18 @@ export class Room extends DurableObject<Bindings> {
     return this.erasure.run(roomId, userId, limit);
   }
 
+  /**
+   * Retention removed this room's messages up to `throughSeq` from D1, or is about to (it asks
+   * first): the room drops its copies and its history starts after them. Returns once no flush
+   * that could write them back is under way.
+   */
+  async expireMessages(roomId: string, throughSeq: number): Promise<{ firstSeq: number }> {
+    this.bind(roomId);
+    this.p.store.expireThrough(throughSeq);
+    await this.p.flusher.idle();
+    return { firstSeq: this.p.store.firstSeq };
+  }
+
   /** For the Stats object's check of a room it has not heard from for a while (null: never used). */
   statsSnapshot(): RoomReport | null {
     return this.p.stats.snapshot();

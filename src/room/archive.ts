@@ -28,13 +28,13 @@ export class Archive {
    * Writes the rows, the room's progress and members' read positions in one D1 batch (one
    * transaction): all of it or none.
    */
-  async write(roomId: string, rows: DirtyRow[], reads: { userId: string; seq: number }[]): Promise<void> {
+  async write(roomId: string, rows: DirtyRow[], reads: { userId: string; seq: number }[], firstSeq = 1): Promise<void> {
     const newest = rows.reduce<DirtyRow | null>((a, r) => (a === null || r.seq > a.seq ? r : a), null);
     const statements: D1PreparedStatement[] = [];
     let chunk: string[] = [];
     let size = 0;
     const upsert = () => {
-      if (chunk.length > 0) statements.push(this.upsert(roomId, `[${chunk.join(",")}]`));
+      if (chunk.length > 0) statements.push(this.upsert(roomId, `[${chunk.join(",")}]`, firstSeq));
       chunk = [];
       size = 0;
     };
@@ -57,19 +57,21 @@ export class Archive {
 
   /**
    * Inserts or updates (by id) the rows of one JSON list of [...storedValues(row), rev]. Plain
-   * D1, not the query builder: this is the flush's hot path, and drizzle builds per row.
+   * D1, not the query builder: this is the flush's hot path, and drizzle builds per row. Rows
+   * below `firstSeq` are retention's to remove and are never written again: a flush that was
+   * under way when the room learned of the removal cannot bring them back.
    */
-  private upsert(roomId: string, list: string): D1PreparedStatement {
+  private upsert(roomId: string, list: string, firstSeq: number): D1PreparedStatement {
     return this.d1
       .prepare(
         `INSERT INTO messages (id, room_id, seq, client_id, author_id, author_name, text, reply_to_id, created_at, edited_at, deleted_at, reactions, attachments, rev)
          SELECT r ->> 1, ?1, r ->> 0, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7, r ->> 8, r ->> 9, r ->> 10, r ->> 11, r ->> 12
-         FROM (SELECT value AS r FROM json_each(?2)) WHERE true
+         FROM (SELECT value AS r FROM json_each(?2)) WHERE r ->> 0 >= ?3
          ON CONFLICT (id) DO UPDATE SET text = excluded.text, edited_at = excluded.edited_at, deleted_at = excluded.deleted_at,
            reply_to_id = excluded.reply_to_id, reactions = excluded.reactions, attachments = excluded.attachments, rev = excluded.rev
          WHERE excluded.rev > messages.rev`,
       )
-      .bind(roomId, list);
+      .bind(roomId, list, firstSeq);
   }
 
   /** Messages with lo <= seq <= hi from D1, ascending, with their quotes' sources. */

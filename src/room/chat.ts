@@ -153,7 +153,8 @@ export class Chat {
     let row = this.p.store.byId(id);
     if (row === null) {
       const archived = await this.p.archive.byIdSettled(roomId, id);
-      if (!archived) return fail("not_found", "no such message in this room");
+      // Below firstSeq, retention is removing the row from D1: it is not to be taken in again.
+      if (!archived || archived.seq < this.p.store.firstSeq) return fail("not_found", "no such message in this room");
       this.p.store.adopt(archived, archived.rev);
       // Read again: a change that ran during the await may have adopted and changed it first.
       row = this.p.store.byId(id)!;
