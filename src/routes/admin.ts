@@ -5,6 +5,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { eraserStub } from "../admin/erasure";
+import { retentionStub } from "../admin/retention";
+import { readConfig } from "../config";
 import { statsStub, ACTIVE_WINDOW_MS } from "../admin/stats";
 import { storedCounts } from "../db/admin";
 import { findUsers } from "../db/users";
@@ -56,6 +58,11 @@ admin.get("/users/:userId/erase", zValidator("param", userParam), async (c) => {
   const status = await eraserStub(c.env, userId).status();
   if (status === null) throw new ApiError("not_found", `${userId} was never erased`);
   return c.json({ erasure: status });
+});
+
+/** Retention's setting and its last (or current) run: cutoff, `running` or `done`, rows removed. */
+admin.get("/retention", async (c) => {
+  return c.json({ retentionDays: readConfig(c.env).retentionDays, run: await retentionStub(c.env).status() });
 });
 
 export default admin;
