@@ -47,8 +47,9 @@ export interface LiveTotals {
 export const STATS_TTL_MS = 10 * 60_000;
 /** How often the sweep looks for such rows, while there are rows. */
 const SWEEP_MS = 60_000;
-/** Rooms asked per sweep; the rest wait for the next one. */
+/** Rooms asked at once, and how long one sweep goes on asking (the rest wait for the next). */
 const SWEEP_BATCH = 50;
+const SWEEP_BUDGET_MS = 15_000;
 /** A room with a message newer than this counts as active. */
 export const ACTIVE_WINDOW_MS = 60 * 60_000;
 
@@ -103,13 +104,26 @@ export class Stats extends DurableObject<Bindings> {
   /** The sweep: rows of rooms that went quiet are checked with the room, or dropped. */
   async alarm(): Promise<void> {
     this.sweepSet = false;
-    const now = Date.now();
-    this.dropIdle(now);
-    const stale = this.sql
-      .exec<{ room_id: string }>("SELECT room_id FROM rooms WHERE reported_at < ? ORDER BY reported_at LIMIT ?", now - STATS_TTL_MS, SWEEP_BATCH)
-      .toArray();
+    const start = Date.now();
+    this.dropIdle(start);
+    const asked = new Set<string>();
+    while (Date.now() - start < SWEEP_BUDGET_MS) {
+      const stale = this.sql
+        .exec<{ room_id: string }>("SELECT room_id FROM rooms WHERE reported_at < ? ORDER BY reported_at LIMIT ?", start - STATS_TTL_MS, SWEEP_BATCH)
+        .toArray()
+        .filter((r) => !asked.has(r.room_id));
+      if (stale.length === 0) break;
+      for (const r of stale) asked.add(r.room_id);
+      await this.check(stale.map((r) => r.room_id));
+    }
+    this.dropIdle(Date.now());
+    if (this.sql.exec("SELECT 1 FROM rooms LIMIT 1").toArray().length > 0) await this.ensureSweep();
+  }
+
+  /** Asks these rooms for a snapshot; a room that cannot answer loses its row. */
+  private async check(roomIds: string[]): Promise<void> {
     await Promise.all(
-      stale.map(async ({ room_id: roomId }) => {
+      roomIds.map(async (roomId) => {
         try {
           const snapshot = await this.env.ROOM.get(this.env.ROOM.idFromName(roomId)).statsSnapshot();
           if (snapshot !== null && snapshot.roomId === roomId) {
@@ -122,8 +136,6 @@ export class Stats extends DurableObject<Bindings> {
         this.drop(roomId);
       }),
     );
-    this.dropIdle(Date.now());
-    if (this.sql.exec("SELECT 1 FROM rooms LIMIT 1").toArray().length > 0) await this.ensureSweep();
   }
 
   /** Stores a report; returns whether the room must send its full set. */
