@@ -56,9 +56,10 @@ export class StatsReporter {
     }, delay);
   }
 
-  /** Sends a report at once (the timer's job; tests call it to skip the wait). */
+  /** Sends a report of the state now (the timer's job; tests call it to skip the wait). */
   async reportNow(): Promise<void> {
-    if (this.sending !== null) return this.sending;
+    // One in flight at a time: a report already leaving may predate the state to report.
+    while (this.sending !== null) await this.sending;
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -68,15 +69,18 @@ export class StatsReporter {
     this.due = false;
     const report = this.next(roomId);
     this.lastSentAt = Date.now();
-    const sending = this.send(report).then(
-      ({ resync }) => {
-        if (resync) this.forget();
-      },
-      (err: unknown) => {
-        console.error(`room ${roomId}: stats report failed; the next one carries everything`, err);
-        this.forget();
-      },
-    );
+    // Through a promise even if sending throws at once (a missing binding), so nothing escapes.
+    const sending = Promise.resolve()
+      .then(() => this.send(report))
+      .then(
+        ({ resync }) => {
+          if (resync) this.forget();
+        },
+        (err: unknown) => {
+          console.error(`room ${roomId}: stats report failed; the next one carries everything`, err);
+          this.forget();
+        },
+      );
     this.sending = sending.finally(() => {
       this.sending = null;
       if (this.due) this.changed();
