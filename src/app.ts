@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./lib/errors";
 import { codeForStatus } from "./protocol";
+import admin from "./routes/admin";
 import auth from "./routes/auth";
 import health from "./routes/health";
 import parties from "./routes/parties";
@@ -18,6 +19,7 @@ app.route("/api/auth", auth);
 app.route("/api/rooms", rooms);
 app.route("/api/users", users);
 app.route("/api/search", search);
+app.route("/api/admin", admin);
 app.route("/parties", parties);
 
 app.notFound((c) => errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

@@ -25,6 +25,8 @@ export interface Config {
   redisTimeoutMs: number;
   /** Words that never count as topics, on top of the built-in English list (src/topics/stop-words.ts). */
   topicStopWords: string[];
+  /** Messages older than this many days are removed by the daily job; 0: kept forever. */
+  retentionDays: number;
 }
 
 export interface Rate {
@@ -88,5 +90,6 @@ export function readConfig(env: Bindings): Config {
     maxSocketsPerRoom: int(env.MAX_SOCKETS_PER_ROOM, 10, 1),
     redisTimeoutMs: int(env.REDIS_TIMEOUT_MS, 500, 1),
     topicStopWords: list(env.TOPIC_STOP_WORDS),
+    retentionDays: int(env.RETENTION_DAYS, 0),
   };
 }

@@ -1,15 +1,20 @@
-/** The Worker: the app's requests, the cron's cleanup, and the Durable Object classes. */
+/** The Worker: the app's requests, the crons' jobs, and the Durable Object classes. */
 import app from "./app";
+import { RETENTION_CRON, startRetention } from "./admin/retention";
 import { removeUnclaimed } from "./attachments/cleanup";
 import type { Bindings } from "./env";
 
+export { Eraser } from "./admin/erasure";
+export { Retention } from "./admin/retention";
+export { Stats } from "./admin/stats";
 export { Limiter } from "./limits";
 export { Room } from "./room/Room";
 
 export default {
   fetch: app.fetch,
-  // The hourly cron (wrangler.toml [triggers]): uploads no message claimed within a day.
-  scheduled(_controller, env, ctx) {
-    ctx.waitUntil(removeUnclaimed(env));
+  // The crons (wrangler.toml [triggers]): daily retention; hourly, uploads no message claimed within a day.
+  scheduled(controller, env, ctx) {
+    if (controller.cron === RETENTION_CRON) ctx.waitUntil(startRetention(env, controller.scheduledTime));
+    else ctx.waitUntil(removeUnclaimed(env));
   },
 } satisfies ExportedHandler<Bindings>;

@@ -4,7 +4,7 @@ import { ensureUser } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../lib/errors";
 import { TokenError, verifyToken } from "../lib/jwt";
-import type { Identity } from "../protocol";
+import { SERVICE_ROLES, type Identity, type ServiceRole } from "../protocol";
 
 /** Only for local development (`npm start`, tests); never used by a deployed Worker. */
 export const DEV_JWT_SECRET = "edge-chat-local-development-secret-not-for-production";
@@ -26,11 +26,23 @@ export async function identify(env: Bindings, token: string | undefined): Promis
   }
   try {
     const claims = await verifyToken(token, state.secret, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
-    return { id: claims.sub, name: claims.name, kind: claims.kind };
+    return { id: claims.sub, name: claims.name, kind: claims.kind, ...rolesClaim(claims) };
   } catch (err) {
     if (err instanceof TokenError) throw new ApiError("unauthorized", err.message);
     throw err;
   }
+}
+
+/**
+ * STOPGAP for the administration work (issue 10), until the identity work lands: reads only the
+ * token's `roles` claim (known roles, anything else ignored). The identity work replaces this
+ * with its own reading (claims plus STAFF_USER_IDS / ADMIN_USER_IDS); drop this function then.
+ */
+function rolesClaim(claims: object): { roles?: ServiceRole[] } {
+  const raw = (claims as { roles?: unknown }).roles;
+  if (!Array.isArray(raw)) return {};
+  const roles = SERVICE_ROLES.filter((r) => raw.includes(r));
+  return roles.length > 0 ? { roles } : {};
 }
 
 export interface RequireUserOptions {

@@ -44,6 +44,9 @@ import { Guards } from "./guards";
 import { Settings, type RoomPatch } from "./settings";
 import { limitsFor } from "../limits";
 import { MessageWriter } from "./writer";
+import { statsStub, type RoomReport } from "../admin/stats";
+import { StatsReporter } from "./stats";
+import { RoomErasure } from "./erasure";
 
 export type { RoomResult } from "./parts";
 
@@ -53,6 +56,7 @@ export class Room extends DurableObject<Bindings> {
   private readonly roster: Roster;
   private readonly settings: Settings;
   private readonly frames: FrameBudget;
+  private readonly erasure: RoomErasure;
   private roomId: string | null;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
@@ -88,10 +92,20 @@ export class Room extends DurableObject<Bindings> {
       limits: limitsFor(env),
       guards: new Guards(ctx.storage.sql, store),
       topics: roomTopicsFor(ctx, env, config, (frame) => this.p.outbox.broadcast(frame)),
+      stats: new StatsReporter(
+        {
+          roomId: () => this.roomId,
+          sockets: () => connections.size,
+          onlineUserIds: () => connections.online().map((u) => u.id),
+          typing: () => this.p.typing.count,
+        },
+        (report) => statsStub(env).report(report),
+      ),
     };
     this.chat = new Chat(this.p);
     this.roster = new Roster(this.p, (userId) => this.evict(userId));
     this.settings = new Settings(this.p);
+    this.erasure = new RoomErasure(this.p, this.chat, this.roster);
     this.roomId = store.getMeta("roomId");
     // Heartbeats are answered by the runtime without waking a hibernated room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -116,6 +130,7 @@ export class Room extends DurableObject<Bindings> {
     this.closeOldestBeyondCap(upgrade.user.id);
     const before = this.p.connections.statusOf(upgrade.user.id);
     this.p.connections.add(server, upgrade.user);
+    this.p.stats.changed();
     this.p.outbox.sendTo(server, {
       type: "welcome",
       room: { id: roomId },
@@ -269,6 +284,29 @@ export class Room extends DurableObject<Bindings> {
     }
   }
 
+  /** A user's erasure here, one bounded piece per call (the Eraser job, src/admin/erasure.ts). */
+  async eraseUser(roomId: string, userId: string, limit: number) {
+    this.bind(roomId);
+    return this.erasure.run(roomId, userId, limit);
+  }
+
+  /**
+   * Retention removed this room's messages up to `throughSeq` from D1, or is about to (it asks
+   * first): the room drops its copies and its history starts after them. Returns once no flush
+   * that could write them back is under way.
+   */
+  async expireMessages(roomId: string, throughSeq: number): Promise<{ firstSeq: number }> {
+    this.bind(roomId);
+    this.p.store.expireThrough(throughSeq);
+    await this.p.flusher.idle();
+    return { firstSeq: this.p.store.firstSeq };
+  }
+
+  /** For the Stats object's check of a room it has not heard from for a while (null: never used). */
+  statsSnapshot(): RoomReport | null {
+    return this.p.stats.snapshot();
+  }
+
   // ---- Frames ------------------------------------------------------------------------------
 
   private async onFrame(ws: WebSocket, roomId: string, user: Identity, role: Role, frame: ClientFrame): Promise<void> {
@@ -409,6 +447,7 @@ export class Room extends DurableObject<Bindings> {
     if (!user) return;
     const before = connections.statusOf(user.id);
     connections.remove(ws);
+    this.p.stats.changed();
     const status = connections.statusOf(user.id);
     if (status === "offline" && typing.stop(user.id)) this.broadcastTyping(user.id, false, user.name);
     if (status !== before) this.broadcastPresence(user, status);
@@ -416,6 +455,7 @@ export class Room extends DurableObject<Bindings> {
 
   private broadcastTyping(userId: string, on: boolean, name?: string): void {
     const { connections } = this.p;
+    this.p.stats.changed();
     name ??= connections.socketsOf(userId).map((ws) => connections.get(ws)!.name)[0] ?? userId;
     this.p.outbox.broadcast({ type: "typing", userId, name, on }, (ws) => connections.get(ws)?.id === userId);
   }

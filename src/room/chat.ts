@@ -88,6 +88,7 @@ export class Chat {
     }
     this.p.outbox.broadcast({ type: "message", message });
     this.p.topics.noted(roomId, message.text);
+    this.p.stats.messaged(message.createdAt);
     return ok({ message, created: true, limit });
   }
 
@@ -151,8 +152,9 @@ export class Chat {
   private async change(roomId: string, id: string, decide: Decide): Promise<RoomResult<Message>> {
     let row = this.p.store.byId(id);
     if (row === null) {
-      const archived = await this.p.archive.byId(roomId, id);
-      if (!archived) return fail("not_found", "no such message in this room");
+      const archived = await this.p.archive.byIdSettled(roomId, id);
+      // Below firstSeq, retention is removing the row from D1: it is not to be taken in again.
+      if (!archived || archived.seq < this.p.store.firstSeq) return fail("not_found", "no such message in this room");
       this.p.store.adopt(archived, archived.rev);
       // Read again: a change that ran during the await may have adopted and changed it first.
       row = this.p.store.byId(id)!;

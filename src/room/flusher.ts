@@ -26,6 +26,8 @@ export class Flusher {
   private readsInFlight: Promise<void> | null = null;
   private readsQueued: Promise<void> | null = null;
   private lastReadPushAt = 0;
+  /** Flush writes to D1 under way (an alarm's, an erasure's). */
+  private readonly writes = new Set<Promise<unknown>>();
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -58,10 +60,21 @@ export class Flusher {
     this.reads.settle(rows);
     const reads = this.reads.dirty();
     if (rows.length === 0 && reads.length === 0) return 0;
-    await this.archive.write(roomId, rows, reads);
+    const write = this.archive.write(roomId, rows, reads, this.store.firstSeq);
+    this.writes.add(write);
+    try {
+      await write;
+    } finally {
+      this.writes.delete(write);
+    }
     this.store.markFlushed(rows);
     this.reads.markFlushed(reads);
     return rows.length;
+  }
+
+  /** Resolves once no flush write that started before this call is under way. */
+  async idle(): Promise<void> {
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
   }
 
   /**

@@ -20,7 +20,8 @@ export class History {
   ) {}
 
   async range(roomId: string, lo: number, hi: number): Promise<Message[]> {
-    lo = Math.max(1, lo);
+    // Below firstSeq retention removed everything: history starts there.
+    lo = Math.max(this.store.firstSeq, lo);
     hi = Math.min(hi, this.store.lastSeq);
     if (hi < lo) return [];
     const firstLocal = this.store.firstLocalSeq;
@@ -36,16 +37,18 @@ export class History {
 
   /** The page of up to `limit` messages before `before` (the newest page without it). */
   async page(roomId: string, limit: number, before?: number) {
+    const first = this.store.firstSeq;
     const upper = Math.min(before ?? Infinity, this.store.lastSeq + 1);
-    const lo = Math.max(1, upper - limit);
+    const lo = Math.max(first, upper - limit);
     const messages = await this.range(roomId, lo, upper - 1);
-    return { messages, nextBefore: lo > 1 ? lo : null };
+    return { messages, nextBefore: lo > first ? lo : null };
   }
 
-  /** Everything after `after`, in pages of `pageSize`. */
+  /** Everything after `after`, in pages of `pageSize` (from the first that still exists). */
   async after(roomId: string, after: number, pageSize: number) {
-    const hi = Math.min(after + pageSize, this.store.lastSeq);
-    const messages = await this.range(roomId, after + 1, hi);
+    const from = Math.max(after, this.store.firstSeq - 1);
+    const hi = Math.min(from + pageSize, this.store.lastSeq);
+    const messages = await this.range(roomId, from + 1, hi);
     return { messages, more: hi < this.store.lastSeq };
   }
 
@@ -54,9 +57,10 @@ export class History {
     return row ? (await this.finish(roomId, [row]))[0]! : null;
   }
 
-  /** The row of a message, held or from D1. */
+  /** The row of a message, held or from D1 (none for what retention removed). */
   async rowById(roomId: string, id: string): Promise<QuotedRow | null> {
-    return this.store.byId(id) ?? (await this.archive.byId(roomId, id));
+    const row = this.store.byId(id) ?? (await this.archive.byId(roomId, id));
+    return row !== null && row.seq >= this.store.firstSeq ? row : null;
   }
 
   /**

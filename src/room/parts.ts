@@ -12,6 +12,7 @@ import type { History } from "./history";
 import type { Membership } from "./membership";
 import type { Outbox } from "./outbox";
 import type { ReadPositions } from "./reads";
+import type { StatsReporter } from "./stats";
 import type { Receipts } from "./receipts";
 import type { MessageStore } from "./store";
 import type { Typing } from "./typing";
@@ -37,6 +38,8 @@ export interface RoomParts {
   limits: Limits;
   guards: Guards;
   topics: RoomTopics;
+  /** Counters for the admin stats (src/admin/stats.ts). */
+  stats: StatsReporter;
 }
 
 /** Uploaded files as the room uses them (`src/attachments/` keeps them). */

@@ -66,6 +66,27 @@ export class Roster {
     });
   }
 
+  /**
+   * Erasure of a user: their membership goes from D1 and the room's copy, their sockets close,
+   * whatever the rules for leaving say. A group whose last admin they were gets a new one (a
+   * moderator if there is one, else the first member by id), so it is never left without one.
+   */
+  erase(userId: string): Promise<void> {
+    return this.exclusive(async () => {
+      const member = this.p.membership.get(userId);
+      if (member?.role === "admin" && this.p.membership.adminCount() === 1) {
+        const others = this.p.membership.list().filter((m) => m.id !== userId);
+        const successor = others.find((m) => m.role === "moderator") ?? others.sort((a, b) => (a.id < b.id ? -1 : 1))[0];
+        if (successor) await this.write({ ...successor, role: "admin" });
+      }
+      // The D1 row may exist without a local one (the community keeps rows only for raised roles).
+      await deleteMember(this.p.env.DB, this.roomId(), userId);
+      if (member) this.p.membership.remove(userId);
+      this.p.reads.forget(userId);
+      this.evict(userId);
+    });
+  }
+
   setRole(actor: Identity, target: Identity, role: Role): Promise<RoomResult<Member>> {
     return this.exclusive(async () => {
       const { kind } = this.p.membership.info!;

@@ -91,6 +91,7 @@ export type QuotedRow = Row & QuoteColumns;
 
 export class MessageStore {
   private lastSeqCache: number;
+  private firstSeqCache: number;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -108,10 +109,33 @@ export class MessageStore {
     // `lastSeq` in meta is written by the prune, for a room whose newest rows it dropped.
     const newest = sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM messages").one().seq ?? 0;
     this.lastSeqCache = Math.max(newest, Number(this.getMeta("lastSeq") ?? 0));
+    this.firstSeqCache = Number(this.getMeta("firstSeq") ?? 1);
   }
 
   get lastSeq(): number {
     return this.lastSeqCache;
+  }
+
+  /** The lowest seq that may still exist: retention removed everything below it (1 until then). */
+  get firstSeq(): number {
+    return this.firstSeqCache;
+  }
+
+  /**
+   * Retention removes every message up to `seq` (src/admin/retention.ts): the room forgets them
+   * too, held or adopted, flushed or not, with their clientIds, and its history starts after them.
+   */
+  expireThrough(seq: number): void {
+    const through = Math.min(seq, this.lastSeqCache);
+    if (through < this.firstSeqCache) return;
+    this.storage.transactionSync(() => {
+      // As the prune does: a room that drops its newest rows must still know its last seq.
+      this.setMeta("lastSeq", String(this.lastSeqCache));
+      this.setMeta("firstSeq", String(through + 1));
+      this.sql.exec("DELETE FROM messages WHERE seq <= ?", through);
+      this.sql.exec("DELETE FROM client_ids WHERE seq <= ?", through);
+    });
+    this.firstSeqCache = through + 1;
   }
 
   getMeta(key: string): string | null {
@@ -211,6 +235,14 @@ export class MessageStore {
         .exec<QuotedRow>(`SELECT ${QUOTED} FROM messages m LEFT JOIN messages q ON q.id = m.reply_to_id WHERE m.id = ?`, id)
         .toArray()[0] ?? null
     );
+  }
+
+  /** Ids of held messages by this author that are not deleted, oldest first (erasure). */
+  liveIdsBy(authorId: string, limit: number): string[] {
+    return this.sql
+      .exec<{ id: string }>("SELECT id FROM messages WHERE author_id = ? AND deleted_at IS NULL ORDER BY seq LIMIT ?", authorId, limit)
+      .toArray()
+      .map((r) => r.id);
   }
 
   /** Held rows among these ids (quote sources for messages read from D1). */

@@ -6,6 +6,11 @@ export class Typing {
 
   constructor(private readonly onExpire: (userId: string) => void) {}
 
+  /** How many users are typing. */
+  get count(): number {
+    return this.timers.size;
+  }
+
   isTyping(userId: string): boolean {
     return this.timers.has(userId);
   }

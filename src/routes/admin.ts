@@ -1,0 +1,68 @@
+/**
+ * Administration, for users with the service role `admin` (token claim or ADMIN_USER_IDS);
+ * anyone else gets 403. docs/administration.md says what each answer means.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { eraserStub } from "../admin/erasure";
+import { retentionStub } from "../admin/retention";
+import { readConfig } from "../config";
+import { statsStub, ACTIVE_WINDOW_MS } from "../admin/stats";
+import { storedCounts } from "../db/admin";
+import { findUsers } from "../db/users";
+import type { AppEnv } from "../env";
+import { ApiError } from "../lib/errors";
+import { userId } from "../lib/params";
+import { zValidator } from "../lib/validate";
+import { adminOnly, requireUser } from "../middleware/auth";
+
+const admin = new Hono<AppEnv>();
+admin.use("*", requireUser(), adminOnly());
+
+/**
+ * Live counters from the rooms' reports (a few seconds behind), stored ones from D1 (flushed
+ * messages: a message reaches D1 within FLUSH_INTERVAL_MS of being sent).
+ */
+admin.get("/stats", async (c) => {
+  const now = Date.now();
+  const [live, stored] = await Promise.all([
+    statsStub(c.env).totals(now),
+    storedCounts(c.env.DB, new Date(now - ACTIVE_WINDOW_MS)),
+  ]);
+  return c.json({
+    connectedClients: live.connectedClients,
+    onlineUsers: live.onlineUsers,
+    typingUsers: live.typingUsers,
+    rooms: stored.rooms,
+    activeRooms: live.activeRooms,
+    messagesLastHour: stored.messages,
+  });
+});
+
+const userParam = z.object({ userId });
+
+/**
+ * Erases a user: 202 with the job's status; the job runs on (GET the same path to follow it).
+ * Erasing again is harmless: a running erasure goes on, a finished one runs again and finds
+ * whatever is left. A user D1 has never seen: 404.
+ */
+admin.post("/users/:userId/erase", zValidator("param", userParam), async (c) => {
+  const { userId } = c.req.valid("param");
+  if (!(await findUsers(c.env.DB, [userId])).has(userId)) throw new ApiError("not_found", `no user ${userId}`);
+  return c.json({ erasure: await eraserStub(c.env, userId).begin({ userId }) }, 202);
+});
+
+/** The erasure's status: `running` or `done`, its step, rooms done of all, failures. */
+admin.get("/users/:userId/erase", zValidator("param", userParam), async (c) => {
+  const { userId } = c.req.valid("param");
+  const status = await eraserStub(c.env, userId).status();
+  if (status === null) throw new ApiError("not_found", `${userId} was never erased`);
+  return c.json({ erasure: status });
+});
+
+/** Retention's setting and its last (or current) run: cutoff, `running` or `done`, rows removed. */
+admin.get("/retention", async (c) => {
+  return c.json({ retentionDays: readConfig(c.env).retentionDays, run: await retentionStub(c.env).status() });
+});
+
+export default admin;
