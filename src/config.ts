@@ -13,6 +13,8 @@ export interface Config {
   editWindowMs: number;
   /** User ids of the staff: visitors' rooms include them, and they run the community. */
   staff: string[];
+  /** User ids with the service role `admin` (besides tokens whose `roles` claim says so). */
+  admins: string[];
   /**
    * Budgets, each `count/window` in wrangler.toml (`RATE_*`), or null for `off`: no limit and
    * no call to the store (behind a gateway that limits already; the bench's baseline).
@@ -77,6 +79,7 @@ export function readConfig(env: Bindings): Config {
     retainLocalMessages: int(env.RETAIN_LOCAL_MESSAGES, 1000),
     editWindowMs: int(env.EDIT_WINDOW_S, 900) * 1000,
     staff: list(env.STAFF_USER_IDS),
+    admins: list(env.ADMIN_USER_IDS),
     rates: {
       sends: parseRate(env.RATE_SENDS, DEFAULT_RATES.sends),
       visitorTokens: parseRate(env.RATE_VISITOR_TOKENS, DEFAULT_RATES.visitorTokens),

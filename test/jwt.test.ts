@@ -270,10 +270,10 @@ describe("issuer and audience, where configured", () => {
 
   it("verifyToken checks iss and aud only when asked to", async () => {
     const token = await forge({ payload: goodPayload({ iss: "a", aud: "b" }) });
-    await expect(verifyToken(token, DEV_JWT_SECRET)).resolves.toMatchObject({ sub: "mallory" });
-    await expect(verifyToken(token, DEV_JWT_SECRET, { issuer: "a", audience: "b" })).resolves.toMatchObject({ sub: "mallory" });
-    await expect(verifyToken(token, DEV_JWT_SECRET, { issuer: "x" })).rejects.toThrow(/issuer/);
-    await expect(verifyToken(token, DEV_JWT_SECRET, { audience: "x" })).rejects.toThrow(/audience/);
+    await expect(verifyToken(token, { secret: DEV_JWT_SECRET })).resolves.toMatchObject({ sub: "mallory" });
+    await expect(verifyToken(token, { secret: DEV_JWT_SECRET }, { issuer: "a", audience: "b" })).resolves.toMatchObject({ sub: "mallory" });
+    await expect(verifyToken(token, { secret: DEV_JWT_SECRET }, { issuer: "x" })).rejects.toThrow(/issuer/);
+    await expect(verifyToken(token, { secret: DEV_JWT_SECRET }, { audience: "x" })).rejects.toThrow(/audience/);
   });
 });
 

@@ -11,12 +11,12 @@ import { userId } from "../lib/params";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
 import { rateLimit } from "../limits/http";
-import { signingSecret } from "../middleware/auth";
-import { displayNameSchema, type Identity } from "../protocol";
+import { identityOf, signingSecret } from "../middleware/auth";
+import { displayNameSchema, SERVICE_ROLES, type Identity, type ServiceRole } from "../protocol";
 
 const DEV_TOKEN_TTL_S = 24 * 60 * 60;
 
-const devLogin = z.strictObject({ userId, name: displayNameSchema });
+const devLogin = z.strictObject({ userId, name: displayNameSchema, roles: z.array(z.enum(SERVICE_ROLES)).max(SERVICE_ROLES.length).optional() });
 const visitorLogin = z.strictObject({ name: displayNameSchema });
 
 const devOnly = createMiddleware<AppEnv>(async (c, next) => {
@@ -24,10 +24,13 @@ const devOnly = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-async function issue(env: Bindings, user: Identity, ttlSeconds: number): Promise<string> {
+function claimsFor(user: Identity, ttlSeconds: number, roles: ServiceRole[] = []): Omit<Claims, "iat"> {
+  return { sub: user.id, name: user.name, kind: user.kind, roles, exp: Math.floor(Date.now() / 1000) + ttlSeconds };
+}
+
+async function issue(env: Bindings, claims: Omit<Claims, "iat">): Promise<string> {
   const state = signingSecret(env);
   if (state.secret === null) throw new ApiError("internal", state.reason);
-  const claims: Omit<Claims, "iat"> = { sub: user.id, name: user.name, kind: user.kind, exp: Math.floor(Date.now() / 1000) + ttlSeconds };
   if (env.JWT_ISSUER) claims.iss = env.JWT_ISSUER;
   if (env.JWT_AUDIENCE) claims.aud = env.JWT_AUDIENCE;
   return signToken(claims, state.secret);
@@ -43,12 +46,14 @@ async function staffOf(env: Bindings): Promise<Identity[]> {
 
 const auth = new Hono<AppEnv>();
 
-/** Local development only: a token for any user id. */
+/** Local development only: a token for any user id, with the service roles asked for. */
 auth.post("/dev", devOnly, zValidator("json", devLogin), async (c) => {
-  const { userId: id, name } = c.req.valid("json");
-  const user: Identity = { id, name, kind: "member" };
+  const { userId: id, name, roles = [] } = c.req.valid("json");
+  const claims = claimsFor({ id, name, kind: "member" }, DEV_TOKEN_TTL_S, roles);
+  // The user as the token will be seen: the claimed roles and any the settings grant.
+  const user = identityOf(c.env, claims);
   await ensureUser(c.env.DB, user);
-  return c.json({ token: await issue(c.env, user, DEV_TOKEN_TTL_S), user });
+  return c.json({ token: await issue(c.env, claims), user });
 });
 
 /** An anonymous website visitor: a short-lived token and a private room with the staff. */
@@ -68,7 +73,7 @@ auth.post(
     ),
   );
   const ttl = Number.parseInt(c.env.VISITOR_TOKEN_TTL_S, 10) || 7200;
-  return c.json({ token: await issue(c.env, user, ttl), user, roomId });
+  return c.json({ token: await issue(c.env, claimsFor(user, ttl)), user, roomId });
   },
 );
 
