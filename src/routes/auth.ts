@@ -2,8 +2,7 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { readConfig } from "../config";
-import { communityAdmins } from "../db/rooms";
-import { ensureUser, findUsers } from "../db/users";
+import { ensureUser } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../lib/errors";
 import { signToken, type Claims } from "../lib/jwt";
@@ -36,14 +35,6 @@ async function issue(env: Bindings, claims: Omit<Claims, "iat">): Promise<string
   return signToken(claims, state.secret);
 }
 
-/** The staff a visitor's room includes: the configured list, else the community's admins. */
-async function staffOf(env: Bindings): Promise<Identity[]> {
-  const ids = readConfig(env).staff;
-  if (ids.length === 0) return communityAdmins(env.DB);
-  const known = await findUsers(env.DB, ids);
-  return ids.map((id) => known.get(id) ?? { id, name: id, kind: "member" as const });
-}
-
 const auth = new Hono<AppEnv>();
 
 /** Local development only: a token for any user id, with the service roles asked for. */
@@ -65,11 +56,12 @@ auth.post(
   const user: Identity = { id: `v-${crypto.randomUUID()}`, name: c.req.valid("json").name, kind: "visitor" };
   await ensureUser(c.env.DB, user);
   const roomId = `visitor-${crypto.randomUUID()}`;
-  const staff = await staffOf(c.env);
+  // The visitor is the room's only member: staff reach every visitor room by their role
+  // (src/room/membership.ts), including staff who join after the room was made.
   unwrap(
     await roomStub(c.env, roomId).create(
       { id: roomId, kind: "visitor", title: `Visitor: ${user.name}`, createdBy: user.id, createdAt: new Date().toISOString() },
-      [{ ...user, role: "member" }, ...staff.map((s) => ({ id: s.id, name: s.name, role: "admin" as const }))],
+      [{ id: user.id, name: user.name, role: "member" }],
     ),
   );
   const ttl = Number.parseInt(c.env.VISITOR_TOKEN_TTL_S, 10) || 7200;
