@@ -60,6 +60,7 @@ export default defineConfig({
         RATE_CONNECTIONS: "100000/1m",
         RATE_UPLOADS: "100000/1m",
         RATE_SEARCHES: "100000/1m",
+        RATE_TICKETS: "100000/1m",
       }),
       // The limits, guards and topics suite, once against the embedded default...
       workers("limits-embedded", ["test/limits/**/*.test.ts"], {}),

@@ -34,7 +34,7 @@ export interface Rate {
   windowMs: number;
 }
 
-export type RateName = "sends" | "visitorTokens" | "connections" | "uploads" | "searches" | "frames";
+export type RateName = "sends" | "visitorTokens" | "connections" | "uploads" | "searches" | "frames" | "tickets";
 
 const DEFAULT_RATES: Record<RateName, string> = {
   sends: "60/1m",
@@ -43,6 +43,7 @@ const DEFAULT_RATES: Record<RateName, string> = {
   uploads: "30/1m",
   searches: "60/1m",
   frames: "240/1m",
+  tickets: "30/1m",
 };
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -87,6 +88,7 @@ export function readConfig(env: Bindings): Config {
       uploads: parseRate(env.RATE_UPLOADS, DEFAULT_RATES.uploads),
       searches: parseRate(env.RATE_SEARCHES, DEFAULT_RATES.searches),
       frames: parseRate(env.RATE_FRAMES, DEFAULT_RATES.frames),
+      tickets: parseRate(env.RATE_TICKETS, DEFAULT_RATES.tickets),
     },
     maxSocketsPerRoom: int(env.MAX_SOCKETS_PER_ROOM, 10, 1),
     redisTimeoutMs: int(env.REDIS_TIMEOUT_MS, 500, 1),

@@ -3,6 +3,7 @@ import app from "./app";
 import { removeUnclaimed } from "./attachments/cleanup";
 import type { Bindings } from "./env";
 
+export { Ticket } from "./auth/Ticket";
 export { Limiter } from "./limits";
 export { Room } from "./room/Room";
 

@@ -1,4 +1,5 @@
 import { createMiddleware } from "hono/factory";
+import { isTicket, ticketStub } from "../auth/Ticket";
 import { readConfig } from "../config";
 import { ensureUser } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
@@ -60,17 +61,29 @@ export function identityOf(env: Bindings, claims: Claims): Identity {
   return user;
 }
 
+/** The identity a socket ticket stands for; it is spent by this call whatever follows. */
+export async function redeemTicket(env: Bindings, ticket: string): Promise<Identity> {
+  if (!isTicket(ticket)) throw new ApiError("unauthorized", "malformed ticket");
+  const user = await ticketStub(env, ticket).redeem();
+  if (user === null) throw new ApiError("unauthorized", "ticket is unknown, already used or expired");
+  return user;
+}
+
 export interface RequireUserOptions {
-  /** Where the token comes from: the Authorization header (REST) or `?token=` (sockets). */
+  /**
+   * Where the credential comes from: the Authorization header (REST), or the query string
+   * (sockets: `?ticket=` from POST /api/auth/ticket, else `?token=`).
+   */
   from?: "header" | "query";
 }
 
-/** Verifies the caller's token, keeps their user row current and sets `c.var.user`. */
+/** Verifies the caller's token (or socket ticket), keeps their user row current and sets `c.var.user`. */
 export const requireUser = (options: RequireUserOptions = {}) =>
   createMiddleware<AppEnv>(async (c, next) => {
     let user: Identity;
     if (options.from === "query") {
-      user = await identify(c.env, c.req.query("token"));
+      const ticket = c.req.query("ticket");
+      user = ticket !== undefined ? await redeemTicket(c.env, ticket) : await identify(c.env, c.req.query("token"));
     } else {
       const header = c.req.header("authorization");
       const match = header?.match(/^Bearer\s+(\S+)$/i);

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
+import { newTicket, TICKET_TTL_MS, ticketStub } from "../auth/Ticket";
 import { readConfig } from "../config";
 import { ensureUser } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
@@ -10,7 +11,7 @@ import { userId } from "../lib/params";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
 import { rateLimit } from "../limits/http";
-import { identityOf, signingSecret } from "../middleware/auth";
+import { identityOf, requireUser, signingSecret } from "../middleware/auth";
 import { displayNameSchema, SERVICE_ROLES, type Identity, type ServiceRole } from "../protocol";
 
 const DEV_TOKEN_TTL_S = 24 * 60 * 60;
@@ -45,6 +46,18 @@ auth.post("/dev", devOnly, zValidator("json", devLogin), async (c) => {
   const user = identityOf(c.env, claims);
   await ensureUser(c.env.DB, user);
   return c.json({ token: await issue(c.env, claims), user });
+});
+
+/**
+ * A single-use ticket for one socket connection (`?ticket=`), valid for 60 s, so that a
+ * long-lived token never appears in a socket URL (and so in no access log). Each ticket is its
+ * own Durable Object, so it can be spent once across every isolate.
+ */
+auth.post("/ticket", requireUser(), rateLimit({ rule: "tickets", key: (c) => c.var.user.id }), async (c) => {
+  const ticket = newTicket();
+  const expiresAt = Date.now() + TICKET_TTL_MS;
+  if (!(await ticketStub(c.env, ticket).issue(c.var.user, expiresAt))) throw new ApiError("internal", "ticket collision");
+  return c.json({ ticket, expiresAt: new Date(expiresAt).toISOString() });
 });
 
 /** An anonymous website visitor: a short-lived token and a private room with the staff. */
