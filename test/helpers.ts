@@ -136,9 +136,10 @@ export class TestSocket {
   }
 }
 
-export async function openSocket(roomId: string, token: string | null, headers: Record<string, string> = {}) {
-  const query = token === null ? "" : `?token=${encodeURIComponent(token)}`;
-  return SELF.fetch(`${BASE}/parties/room/${roomId}${query}`, { headers: { upgrade: "websocket", ...headers } });
+/** A socket upgrade through the Worker with `?token=`, or (token null) the raw `query` given. */
+export async function openSocket(roomId: string, token: string | null, headers: Record<string, string> = {}, query = "") {
+  const search = token === null ? (query ? `?${query}` : "") : `?token=${encodeURIComponent(token)}`;
+  return SELF.fetch(`${BASE}/parties/room/${roomId}${search}`, { headers: { upgrade: "websocket", ...headers } });
 }
 
 /** Connects and waits for `welcome`. */
