@@ -2,9 +2,10 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { freePort } from "./scripts/local-upstash.mjs";
 
-// The Upstash project's servers (test/setup/redis-servers.ts) listen here; the Worker's
-// bindings below point at them. The "down" port is one nobody will listen on.
-for (const name of ["TEST_REDIS_PORT", "TEST_UPSTASH_PORT", "TEST_SLOW_UPSTASH_PORT", "TEST_DOWN_UPSTASH_PORT"]) {
+// The Upstash project's servers (test/setup/redis-servers.ts) and the stand-in identity
+// provider's key sets (test/setup/jwks-server.ts) listen here; the Worker's bindings below
+// point at them. The "down" port is one nobody will listen on.
+for (const name of ["TEST_REDIS_PORT", "TEST_UPSTASH_PORT", "TEST_SLOW_UPSTASH_PORT", "TEST_DOWN_UPSTASH_PORT", "TEST_JWKS_PORT"]) {
   process.env[name] ??= String(await freePort());
 }
 const REDIS_TOKEN = (process.env.TEST_UPSTASH_TOKEN ??= "test-upstash-token");
@@ -43,13 +44,21 @@ export default defineConfig({
     projects: [
       // Everything but the limits: tests send far more than a person would, so the budgets are
       // raised (never removed) here. The limits projects below run with wrangler.toml's own.
-      workers("workers", ["test/*.test.ts"], {
-        RATE_SENDS: "100000/1m",
-        RATE_FRAMES: "100000/1m",
-        RATE_CONNECTIONS: "100000/1m",
-        RATE_UPLOADS: "100000/1m",
-        RATE_SEARCHES: "100000/1m",
-      }),
+      workers(
+        "workers",
+        ["test/*.test.ts"],
+        {
+          RATE_SENDS: "100000/1m",
+          RATE_FRAMES: "100000/1m",
+          RATE_CONNECTIONS: "100000/1m",
+          RATE_UPLOADS: "100000/1m",
+          RATE_SEARCHES: "100000/1m",
+          RATE_TICKETS: "100000/1m",
+          // Key sets for RS256/ES256 tokens; tests pass a set's URL as JWKS_URL per request.
+          TEST_JWKS_URL: restUrl("TEST_JWKS_PORT"),
+        },
+        { globalSetup: ["./test/setup/jwks-server.ts"] },
+      ),
       // The limits, guards and topics suite, once against the embedded default...
       workers("limits-embedded", ["test/limits/**/*.test.ts"], {}),
       // ...and once against Upstash's REST protocol in front of a real redis-server.

@@ -13,6 +13,8 @@ export interface Config {
   editWindowMs: number;
   /** User ids of the staff: visitors' rooms include them, and they run the community. */
   staff: string[];
+  /** User ids with the service role `admin` (besides tokens whose `roles` claim says so). */
+  admins: string[];
   /**
    * Budgets, each `count/window` in wrangler.toml (`RATE_*`), or null for `off`: no limit and
    * no call to the store (behind a gateway that limits already; the bench's baseline).
@@ -34,7 +36,7 @@ export interface Rate {
   windowMs: number;
 }
 
-export type RateName = "sends" | "visitorTokens" | "connections" | "uploads" | "searches" | "frames";
+export type RateName = "sends" | "visitorTokens" | "connections" | "uploads" | "searches" | "frames" | "tickets";
 
 const DEFAULT_RATES: Record<RateName, string> = {
   sends: "60/1m",
@@ -43,6 +45,7 @@ const DEFAULT_RATES: Record<RateName, string> = {
   uploads: "30/1m",
   searches: "60/1m",
   frames: "240/1m",
+  tickets: "30/1m",
 };
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -79,6 +82,7 @@ export function readConfig(env: Bindings): Config {
     retainLocalMessages: int(env.RETAIN_LOCAL_MESSAGES, 1000),
     editWindowMs: int(env.EDIT_WINDOW_S, 900) * 1000,
     staff: list(env.STAFF_USER_IDS),
+    admins: list(env.ADMIN_USER_IDS),
     rates: {
       sends: parseRate(env.RATE_SENDS, DEFAULT_RATES.sends),
       visitorTokens: parseRate(env.RATE_VISITOR_TOKENS, DEFAULT_RATES.visitorTokens),
@@ -86,6 +90,7 @@ export function readConfig(env: Bindings): Config {
       uploads: parseRate(env.RATE_UPLOADS, DEFAULT_RATES.uploads),
       searches: parseRate(env.RATE_SEARCHES, DEFAULT_RATES.searches),
       frames: parseRate(env.RATE_FRAMES, DEFAULT_RATES.frames),
+      tickets: parseRate(env.RATE_TICKETS, DEFAULT_RATES.tickets),
     },
     maxSocketsPerRoom: int(env.MAX_SOCKETS_PER_ROOM, 10, 1),
     redisTimeoutMs: int(env.REDIS_TIMEOUT_MS, 500, 1),

@@ -7,6 +7,7 @@ import type { Bindings } from "./env";
 export { Eraser } from "./admin/erasure";
 export { Retention } from "./admin/retention";
 export { Stats } from "./admin/stats";
+export { Ticket } from "./auth/Ticket";
 export { Limiter } from "./limits";
 export { Room } from "./room/Room";
 

@@ -10,6 +10,8 @@ import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** User ids (a token's `sub`) follow the same rule as room ids. */
+export const USER_ID_PATTERN = ROOM_ID_PATTERN;
 export const MAX_FRAME_BYTES = 64 * 1024;
 export const DEFAULT_MAX_TEXT = 4000;
 export const RECENT_ON_WELCOME = 50;
@@ -58,6 +60,7 @@ export function codeForStatus(status: number): ErrorCode {
 const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 export const isRoomId = (id: string) => ROOM_ID_PATTERN.test(id);
+export const isUserId = (id: string) => USER_ID_PATTERN.test(id);
 
 /** Names and titles: `min..max` characters once trimmed, well-formed, on one line, no controls. */
 export const isPlainLine = (s: string, max: number) =>
@@ -206,6 +209,7 @@ export interface UserRef {
 /** Service-wide roles (not a room's roles): `staff` answer website visitors, `admin` runs the service. */
 export const SERVICE_ROLES = ["staff", "admin"] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
+export const isServiceRole = (role: unknown): role is ServiceRole => SERVICE_ROLES.includes(role as ServiceRole);
 
 export interface Identity extends UserRef {
   kind: "member" | "visitor";

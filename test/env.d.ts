@@ -10,6 +10,8 @@ declare global {
       /** An Upstash REST endpoint that answers only after 3 s, and one where nothing listens. */
       TEST_SLOW_REDIS_URL?: string;
       TEST_DOWN_REDIS_URL?: string;
+      /** The stand-in identity provider (test/setup/jwks-server.ts), workers project only. */
+      TEST_JWKS_URL?: string;
     }
   }
 }

@@ -775,6 +775,27 @@ interface Victim {
 const HOSTILE_USERS = ["alice", "bob", "nobody", "", "a".repeat(65), "<script>", "__proto__", "\u0000", "carol"];
 const HOSTILE_TITLES = ["Team", "  Team  ", "", "   ", "a".repeat(101), "<script>alert(1)</script>", "t\u0000x", "t\u001Bx", "t\uD800x", "__proto__"];
 
+/** Socket tickets that are not one: malformed, made up, huge, or injection-shaped. */
+const HOSTILE_TICKETS = [
+  "",
+  " ",
+  "%00",
+  "\u0000",
+  "A".repeat(43),
+  "A".repeat(42),
+  "A".repeat(44),
+  `${"A".repeat(42)}=`,
+  `${"A".repeat(42)}+`,
+  "a.b.c",
+  "../../admin",
+  "__proto__",
+  "constructor",
+  "<script>alert(1)</script>",
+  "'; DROP TABLE members; --",
+  "😀".repeat(22),
+  "x".repeat(10_000),
+];
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const hasKeys = (body: unknown, ...keys: string[]) =>
   isObject(body) && keys.every((k) => k in body) ? null : `expected keys ${keys.join(", ")} in ${JSON.stringify(body).slice(0, 200)}`;
@@ -784,7 +805,7 @@ function otherRouteCase(rng: Rng, n: number, auth: Record<string, string>, authe
   const json = { ...auth, "content-type": "application/json" };
   const v = rooms.victim;
   const base = { label: "other", headers: json, route: "other" as const, expect: "either" as const };
-  const r = rng.int(17);
+  const r = rng.int(18);
   switch (r) {
     case 0: {
       const cursor = (value: string) => `?cursor=${encodeURIComponent(btoa(value).replace(/=+$/, ""))}`;
@@ -967,6 +988,24 @@ function otherRouteCase(rng: Rng, n: number, auth: Record<string, string>, authe
           if (!a || typeof a.url !== "string" || typeof a.id !== "string") return `not an attachment: ${JSON.stringify(b).slice(0, 200)}`;
           return a.mimeType === "text/plain" && type === "text/plain" ? null : `stored ${String(a.mimeType)} declared ${type}`;
         },
+      };
+    }
+    case 17: {
+      // Socket tickets: a POST with any body (it is ignored) gives the caller one; any other
+      // method is no route.
+      const method = rng.pick(["POST", "POST", "POST", "GET", "PUT", "DELETE", "PATCH"]);
+      const body = rng.pick<unknown>([undefined, {}, randomJsonValue(rng), "x".repeat(1000), { ticket: "A".repeat(43) }]);
+      return {
+        ...base,
+        label: "ticket",
+        method,
+        path: `/api/auth/ticket${rng.pick(["", "?ticket=x", "?__proto__=1", "?token=a.b.c"])}`,
+        ...(body === undefined || method === "GET" ? {} : { body: JSON.stringify(body) }),
+        expect: method === "POST" && authed ? "ok" : "refuse",
+        check: (_s, b) =>
+          isObject(b) && Object.keys(b).length === 2 && typeof b.ticket === "string" && /^[A-Za-z0-9_-]{43}$/.test(b.ticket) && typeof b.expiresAt === "string"
+            ? null
+            : `not a ticket: ${JSON.stringify(b).slice(0, 200)}`,
       };
     }
     case 16:
@@ -1216,6 +1255,8 @@ describe("hostile REST requests", () => {
             `/parties/zz-nope/${room}`,
             `/parties/room/${room}`,
             `/parties/room/${encodeURIComponent("<script>")}`,
+            `/parties/room/${room}?ticket=${encodeURIComponent(rng.pick(HOSTILE_TICKETS))}`,
+            `/parties/room/${room}?ticket=${"A".repeat(43)}&token=${encodeURIComponent(token)}`,
           ]);
           const isParties = path.startsWith("/parties/room/");
           c = {
@@ -1429,6 +1470,36 @@ describe("hostile REST requests", () => {
       expect(res.status, id).toBe(400);
       expect(res.webSocket, id).toBeNull();
       await expectContractError(res, id);
+    }
+  });
+
+  it("answers ?ticket= garbage on socket upgrades with 401 and opens no socket, a spent ticket too", async () => {
+    const room = await uniqueRoom("ticket-garbage", ["ticket-user"]);
+    const token = await tokenFor("ticket-user");
+    const rng = new Rng(FUZZ_SEED ^ 0x71c4e7);
+    const spent = ((await (await api("/api/auth/ticket", { method: "POST", token })).json()) as { ticket: string }).ticket;
+    const used = await openSocket(room, null, {}, `ticket=${spent}`);
+    expect(used.status).toBe(101);
+    used.webSocket!.accept();
+    used.webSocket!.close();
+    const queries = [
+      ...HOSTILE_TICKETS.map((t) => `ticket=${encodeURIComponent(t)}`),
+      `ticket=${spent}`,
+      `ticket=${spent.toLowerCase()}`,
+      `ticket=${spent}x`,
+      `ticket=${spent.slice(1)}`,
+      `ticket=${"A".repeat(43)}&ticket=${spent}`,
+      `ticket=${encodeURIComponent(spent + "\u0000")}`,
+      `ticket=${"A".repeat(43)}&token=${encodeURIComponent(token)}`,
+      "ticket",
+      "ticket=%E0%A4%A",
+      ...Array.from({ length: 100 }, () => `ticket=${encodeURIComponent(randomAscii(rng, rng.pick([10, 43, 60])))}`),
+    ];
+    for (const query of queries) {
+      const res = await openSocket(room, null, {}, query);
+      expect(res.status, query.slice(0, 80)).toBe(401);
+      expect(res.webSocket, query.slice(0, 80)).toBeNull();
+      await expectContractError(res, query.slice(0, 80));
     }
   });
 

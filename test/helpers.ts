@@ -2,7 +2,7 @@ import { SELF, env, runDurableObjectAlarm } from "cloudflare:test";
 import { expect } from "vitest";
 import { signToken } from "../src/lib/jwt";
 import { DEV_JWT_SECRET } from "../src/middleware/auth";
-import { unwrapFrame, type Message, type ServerFrame } from "../src/protocol";
+import { unwrapFrame, type Message, type ServerFrame, type ServiceRole } from "../src/protocol";
 import type { RoomParts } from "../src/room/parts";
 import type { Room } from "../src/room/Room";
 
@@ -41,8 +41,8 @@ export async function uniqueRoom(prefix = "room", users: string[] = TEST_USERS):
   return id;
 }
 
-export async function tokenFor(userId: string, name = userId, kind: "member" | "visitor" = "member") {
-  return signToken({ sub: userId, name, kind, exp: Math.floor(Date.now() / 1000) + 3600 }, DEV_JWT_SECRET);
+export async function tokenFor(userId: string, name = userId, kind: "member" | "visitor" = "member", roles?: ServiceRole[]) {
+  return signToken({ sub: userId, name, kind, roles, exp: Math.floor(Date.now() / 1000) + 3600 }, DEV_JWT_SECRET);
 }
 
 export async function api(path: string, init: RequestInit & { token?: string; json?: unknown } = {}) {
@@ -136,9 +136,10 @@ export class TestSocket {
   }
 }
 
-export async function openSocket(roomId: string, token: string | null, headers: Record<string, string> = {}) {
-  const query = token === null ? "" : `?token=${encodeURIComponent(token)}`;
-  return SELF.fetch(`${BASE}/parties/room/${roomId}${query}`, { headers: { upgrade: "websocket", ...headers } });
+/** A socket upgrade through the Worker with `?token=`, or (token null) the raw `query` given. */
+export async function openSocket(roomId: string, token: string | null, headers: Record<string, string> = {}, query = "") {
+  const search = token === null ? (query ? `?${query}` : "") : `?token=${encodeURIComponent(token)}`;
+  return SELF.fetch(`${BASE}/parties/room/${roomId}${search}`, { headers: { upgrade: "websocket", ...headers } });
 }
 
 /** Connects and waits for `welcome`. */

@@ -3,13 +3,19 @@
  * and on the room socket (`?token=`). Hostile tokens are built by hand here — base64url
  * header and payload, HMAC from WebCrypto — never with the project's own signer, so a bug in
  * the signer cannot hide a bug in the verifier.
+ *
+ * RS256 and ES256 tokens come from a stand-in identity provider, a real HTTP server with key
+ * sets (test/setup/jwks-server.ts): signed with its private keys through jose (the verifier's
+ * library, but not the project's code), or forged by hand as above. Its cache is tested on
+ * jose's clock (Date.now), moved on with a spy: the production cache settings, no waiting.
  */
 import { env } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
+import { generateKeyPair, importJWK, SignJWT, type JWK } from "jose";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import app from "../src/app";
-import { verifyToken } from "../src/lib/jwt";
+import { JWKS_CACHE, verifyToken } from "../src/lib/jwt";
 import { DEV_JWT_SECRET } from "../src/middleware/auth";
-import { api, openSocket, uniqueRoom } from "./helpers";
+import { api, openSocket, uniqueId, uniqueRoom } from "./helpers";
 
 const encoder = new TextEncoder();
 const now = () => Math.floor(Date.now() / 1000);
@@ -137,6 +143,13 @@ const refused: Case[] = [
   { name: "a token whose nbf is an hour away", token: () => forge({ payload: goodPayload({ nbf: now() + 3600 }) }) },
   { name: "a token whose nbf is not a number", token: () => forge({ payload: goodPayload({ nbf: "soon" }) }) },
   { name: "a token without sub", token: () => forge({ payload: without(goodPayload(), "sub") }) },
+  { name: "a token whose sub is a path (../admin)", token: () => forge({ payload: goodPayload({ sub: "../admin" }) }) },
+  { name: "a token whose sub has a dot", token: () => forge({ payload: goodPayload({ sub: "mal.lory" }) }) },
+  { name: "a token whose sub is 65 characters", token: () => forge({ payload: goodPayload({ sub: "m".repeat(65) }) }) },
+  { name: "a token whose sub is a number", token: () => forge({ payload: goodPayload({ sub: 42 }) }) },
+  { name: "a token whose name is empty", token: () => forge({ payload: goodPayload({ name: "  " }) }) },
+  { name: "a token whose roles is a string", token: () => forge({ payload: goodPayload({ roles: "admin" }) }) },
+  { name: "a token whose roles hold a non-string", token: () => forge({ payload: goodPayload({ roles: ["staff", 1] }) }) },
   { name: "a token with an unknown kind", token: () => forge({ payload: goodPayload({ kind: "admin" }) }) },
 ];
 
@@ -173,6 +186,23 @@ describe("tokens on REST (Authorization: Bearer)", () => {
     const res = await restWith(await forge());
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ messages: [], nextBefore: null });
+  });
+
+  it("keeps the roles it knows from the roles claim and ignores the identity provider's others", async () => {
+    const res = await app.request(
+      "/api/auth/ticket",
+      { method: "POST", headers: { authorization: `Bearer ${await forge({ payload: goodPayload({ roles: ["owner", "staff", "staff", "user"] }) })}` } },
+      env,
+    );
+    expect(res.status).toBe(200);
+    const { ticket } = (await res.json()) as { ticket: string };
+    const socket = await app.request(`/parties/room/${room}?ticket=${ticket}`, { headers: { upgrade: "websocket" } }, env);
+    expect(socket.status).toBe(101);
+    const ws = socket.webSocket!;
+    const first = new Promise<string>((resolve) => ws.addEventListener("message", (e) => resolve(String(e.data))));
+    ws.accept();
+    expect(JSON.parse(await first)).toMatchObject({ type: "welcome", you: { id: "mallory", roles: ["staff"] } });
+    ws.close(1000, "done");
   });
 
   it("accepts a token whose nbf is in the past", async () => {
@@ -270,10 +300,10 @@ describe("issuer and audience, where configured", () => {
 
   it("verifyToken checks iss and aud only when asked to", async () => {
     const token = await forge({ payload: goodPayload({ iss: "a", aud: "b" }) });
-    await expect(verifyToken(token, DEV_JWT_SECRET)).resolves.toMatchObject({ sub: "mallory" });
-    await expect(verifyToken(token, DEV_JWT_SECRET, { issuer: "a", audience: "b" })).resolves.toMatchObject({ sub: "mallory" });
-    await expect(verifyToken(token, DEV_JWT_SECRET, { issuer: "x" })).rejects.toThrow(/issuer/);
-    await expect(verifyToken(token, DEV_JWT_SECRET, { audience: "x" })).rejects.toThrow(/audience/);
+    await expect(verifyToken(token, { secret: DEV_JWT_SECRET })).resolves.toMatchObject({ sub: "mallory" });
+    await expect(verifyToken(token, { secret: DEV_JWT_SECRET }, { issuer: "a", audience: "b" })).resolves.toMatchObject({ sub: "mallory" });
+    await expect(verifyToken(token, { secret: DEV_JWT_SECRET }, { issuer: "x" })).rejects.toThrow(/issuer/);
+    await expect(verifyToken(token, { secret: DEV_JWT_SECRET }, { audience: "x" })).rejects.toThrow(/audience/);
   });
 });
 
@@ -306,5 +336,263 @@ describe("which secret signs", () => {
     );
     expect(res.status).toBe(401);
     expectUnauthorizedBody(await res.json());
+  });
+});
+
+// ---- RS256 and ES256 from the identity provider's key set (JWKS_URL) ---------------------------
+
+/**
+ * Key sets from the stand-in identity provider (test/setup/jwks-server.ts), one per test so no
+ * test shares the Worker's per-URL cache with another. Requests go through `app.request` with
+ * JWKS_URL set for that request only.
+ */
+const JWKS = env.TEST_JWKS_URL!;
+
+interface PrivateKey {
+  kid: string;
+  alg: "RS256" | "ES256";
+  jwk: JWK;
+  publicPem: string;
+}
+
+function keySet() {
+  const name = uniqueId("set");
+  const base = `${JWKS}/sets/${name}`;
+  const control = async (path: string, method = "GET") => (await fetch(`${base}/${path}`, { method })).json();
+  return {
+    url: `${base}/jwks.json`,
+    key: async (alg: "RS256" | "ES256") => ((await control("private")) as { keys: PrivateKey[] }).keys.find((k) => k.alg === alg)!,
+    rotate: async (keep = false) => control(`rotate${keep ? "?keep=1" : ""}`, "POST"),
+    fail: async (status: number | "") => control(`fail?status=${status}`, "POST"),
+    fetches: async () => ((await control("stats")) as { fetches: number }).fetches,
+  };
+}
+
+/** A token signed with one of the set's private keys; the header says what `header` says. */
+async function signWith(key: PrivateKey, payload: Json = goodPayload(), header: Json = {}) {
+  const signing = await importJWK(key.jwk, key.alg);
+  return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT", ...header }).sign(signing);
+}
+
+async function withKeySet(set: { url: string }, token: string, vars: Record<string, string> = {}) {
+  return app.request(`/api/rooms/${room}/messages`, { headers: { authorization: `Bearer ${token}` } }, { ...env, JWKS_URL: set.url, ...vars });
+}
+
+/** jose's cache clock: Date.now, moved on by `ms` (token expiry is checked on the real clock). */
+function later(ms: number) {
+  const real = Date.now.bind(Date);
+  vi.spyOn(Date, "now").mockImplementation(() => real() + ms);
+}
+
+describe("tokens from the identity provider's key set (JWKS_URL)", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("accepts RS256 and ES256 tokens signed with the set's keys, on REST and the socket", async () => {
+    const set = keySet();
+    for (const alg of ["RS256", "ES256"] as const) {
+      const res = await withKeySet(set, await signWith(await set.key(alg)));
+      expect(res.status, alg).toBe(200);
+    }
+    const token = await signWith(await set.key("ES256"));
+    const res = await app.request(`/parties/room/${room}?token=${token}`, { headers: { upgrade: "websocket" } }, { ...env, JWKS_URL: set.url });
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    const first = new Promise<string>((resolve) => ws.addEventListener("message", (e) => resolve(String(e.data))));
+    ws.accept();
+    expect(JSON.parse(await first)).toMatchObject({ type: "welcome", you: { id: "mallory", name: "Mallory", kind: "member" } });
+    ws.close(1000, "done");
+  });
+
+  it("accepts a token without kid when one key of its type fits, and HS256 with the secret beside the set", async () => {
+    const set = keySet();
+    const rsa = await set.key("RS256");
+    const noKid = await new SignJWT(goodPayload()).setProtectedHeader({ alg: "RS256" }).sign(await importJWK(rsa.jwk, "RS256"));
+    expect((await withKeySet(set, noKid)).status).toBe(200);
+    expect((await withKeySet(set, await forge())).status).toBe(200);
+  });
+
+  it("finds the right key among several of one type when the token has no kid (a rollover)", async () => {
+    const set = keySet();
+    const old = await set.key("RS256");
+    await set.rotate(true);
+    const current = await set.key("RS256");
+    expect(current.kid).not.toBe(old.kid);
+    for (const key of [old, current]) {
+      const token = await new SignJWT(goodPayload()).setProtectedHeader({ alg: "RS256" }).sign(await importJWK(key.jwk, "RS256"));
+      expect((await withKeySet(set, token)).status, key.kid).toBe(200);
+    }
+    const stranger = await generateKeyPair("RS256");
+    const forged = await new SignJWT(goodPayload()).setProtectedHeader({ alg: "RS256" }).sign(stranger.privateKey);
+    expect((await withKeySet(set, forged)).status).toBe(401);
+  });
+
+  const refusedWithSet: { name: string; token: (set: ReturnType<typeof keySet>) => Promise<string> }[] = [
+    {
+      // Algorithm confusion: the RSA public key (which anyone may fetch) used as an HMAC secret.
+      name: "an RS256 key's token whose header says HS256 (HMAC with the public key as the secret)",
+      token: async (set) => {
+        const rsa = await set.key("RS256");
+        return forge({ header: { alg: "HS256", kid: rsa.kid, typ: "JWT" }, secret: rsa.publicPem });
+      },
+    },
+    {
+      name: "HS256 with the public key as JWK JSON for the secret",
+      token: async (set) => {
+        const rsa = await set.key("RS256");
+        const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = rsa.jwk;
+        return forge({ header: { alg: "HS256", kid: rsa.kid, typ: "JWT" }, secret: JSON.stringify(publicJwk) });
+      },
+    },
+    {
+      name: "an ES256 header over an RS256 signature, with the RSA key's kid",
+      token: async (set) => {
+        const rsa = await set.key("RS256");
+        const [, payload, signature] = (await signWith(rsa)).split(".");
+        return `${b64json({ alg: "ES256", kid: rsa.kid, typ: "JWT" })}.${payload}.${signature}`;
+      },
+    },
+    { name: "an RS256 header naming the EC key", token: async (set) => signWith(await set.key("RS256"), goodPayload(), { kid: (await set.key("ES256")).kid }) },
+    { name: "RS384 (not an accepted algorithm)", token: async (set) => {
+      const rsa = await set.key("RS256");
+      return new SignJWT(goodPayload()).setProtectedHeader({ alg: "RS384", kid: rsa.kid }).sign(await importJWK(rsa.jwk, "RS384"));
+    } },
+    { name: "PS256 (not an accepted algorithm)", token: async (set) => {
+      const rsa = await set.key("RS256");
+      return new SignJWT(goodPayload()).setProtectedHeader({ alg: "PS256", kid: rsa.kid }).sign(await importJWK(rsa.jwk, "PS256"));
+    } },
+    { name: "alg none with the RSA key's kid", token: async (set) => `${b64json({ alg: "none", kid: (await set.key("RS256")).kid })}.${b64json(goodPayload())}.` },
+    {
+      name: "a token signed by a key that is not in the set, claiming a kid that is",
+      token: async (set) => {
+        const stranger = await generateKeyPair("RS256");
+        return new SignJWT(goodPayload()).setProtectedHeader({ alg: "RS256", kid: (await set.key("RS256")).kid }).sign(stranger.privateKey);
+      },
+    },
+    { name: "an expired RS256 token", token: async (set) => signWith(await set.key("RS256"), goodPayload({ exp: now() - 3600 })) },
+    { name: "an ES256 token without exp", token: async (set) => signWith(await set.key("ES256"), without(goodPayload(), "exp")) },
+    { name: "an RS256 token whose sub is ../admin", token: async (set) => signWith(await set.key("RS256"), goodPayload({ sub: "../admin" })) },
+    { name: "an ES256 token with a kind the contract does not know", token: async (set) => signWith(await set.key("ES256"), goodPayload({ kind: "admin" })) },
+  ];
+
+  for (const c of refusedWithSet) {
+    it(`refuses ${c.name} with 401`, async () => {
+      const set = keySet();
+      const token = await c.token(set);
+      const res = await withKeySet(set, token);
+      expect(res.status).toBe(401);
+      expectUnauthorizedBody(await res.json());
+      // With the key set alone (no secret at all), as a deployment that only uses its provider.
+      const alone = await withKeySet(set, token, { DEV_MODE: "false" });
+      expect(alone.status).toBe(401);
+    });
+  }
+
+  it("refuses RS256 and ES256 tokens where no key set is configured", async () => {
+    const set = keySet();
+    const res = await api(`/api/rooms/${room}/messages`, { token: await signWith(await set.key("RS256")) });
+    expect(res.status).toBe(401);
+    expectUnauthorizedBody(await res.json());
+  });
+
+  it("checks iss and aud on key-set tokens where configured", async () => {
+    const set = keySet();
+    const rsa = await set.key("RS256");
+    const vars = { JWT_ISSUER: "https://idp.example", JWT_AUDIENCE: "edge-chat" };
+    expect((await withKeySet(set, await signWith(rsa, goodPayload({ iss: "https://idp.example", aud: "edge-chat" })), vars)).status).toBe(200);
+    expect((await withKeySet(set, await signWith(rsa, goodPayload({ iss: "https://evil.example", aud: "edge-chat" })), vars)).status).toBe(401);
+    expect((await withKeySet(set, await signWith(rsa, goodPayload({ iss: "https://idp.example" })), vars)).status).toBe(401);
+  });
+
+  it("fetches the set once and serves later tokens from its cache", async () => {
+    const set = keySet();
+    for (let i = 0; i < 3; i++) expect((await withKeySet(set, await signWith(await set.key(i % 2 ? "ES256" : "RS256")))).status).toBe(200);
+    expect(await set.fetches()).toBe(1);
+  });
+
+  it("fetches again once for an unknown kid, then refuses it; within the cooldown it refuses without fetching", async () => {
+    const set = keySet();
+    const rsa = await set.key("RS256");
+    expect((await withKeySet(set, await signWith(rsa))).status).toBe(200);
+    expect(await set.fetches()).toBe(1);
+    // Straight after a fetch: refused, and no fetch (a stream of made-up kids costs nothing).
+    expect((await withKeySet(set, await signWith(rsa, goodPayload(), { kid: "made-up-1" }))).status).toBe(401);
+    expect(await set.fetches()).toBe(1);
+    // After the cooldown: one fetch, still no such key, refused.
+    later(JWKS_CACHE.cooldownDuration + 1000);
+    const res = await withKeySet(set, await signWith(rsa, goodPayload(), { kid: "made-up-2" }));
+    expect(res.status).toBe(401);
+    expectUnauthorizedBody(await res.json());
+    expect(await set.fetches()).toBe(2);
+    // And the cooldown starts again.
+    expect((await withKeySet(set, await signWith(rsa, goodPayload(), { kid: "made-up-3" }))).status).toBe(401);
+    expect(await set.fetches()).toBe(2);
+  });
+
+  it("picks up a rotated key with the first token that carries it once the cooldown has passed, and drops the old key", async () => {
+    const set = keySet();
+    const old = await set.key("ES256");
+    expect((await withKeySet(set, await signWith(old))).status).toBe(200);
+    await set.rotate();
+    const rotated = await set.key("ES256");
+    expect(rotated.kid).not.toBe(old.kid);
+    // jose's cooldown: within 30 s of the last fetch an unknown kid is refused without a fetch.
+    expect((await withKeySet(set, await signWith(rotated))).status).toBe(401);
+    expect(await set.fetches()).toBe(1);
+    later(JWKS_CACHE.cooldownDuration + 1000);
+    expect((await withKeySet(set, await signWith(rotated))).status).toBe(200);
+    expect(await set.fetches()).toBe(2);
+    // The old key is no longer published: refused (and no fetch, the set was just fetched).
+    expect((await withKeySet(set, await signWith(old))).status).toBe(401);
+    expect((await withKeySet(set, await signWith(rotated))).status).toBe(200);
+    expect(await set.fetches()).toBe(2);
+  });
+
+  it("fetches the set again once its cache is older than cacheMaxAge, and answers 503 if it cannot", async () => {
+    const set = keySet();
+    const rsa = await set.key("RS256");
+    expect((await withKeySet(set, await signWith(rsa))).status).toBe(200);
+    later(JWKS_CACHE.cacheMaxAge - 5000);
+    expect((await withKeySet(set, await signWith(rsa))).status).toBe(200);
+    expect(await set.fetches()).toBe(1);
+    vi.restoreAllMocks();
+    later(JWKS_CACHE.cacheMaxAge + 1000);
+    expect((await withKeySet(set, await signWith(rsa))).status).toBe(200);
+    expect(await set.fetches()).toBe(2);
+    // Expired again, and the provider is down: not the caller's fault, so 503, not 401.
+    vi.restoreAllMocks();
+    later(2 * JWKS_CACHE.cacheMaxAge + 2000);
+    await set.fail(500);
+    const res = await withKeySet(set, await signWith(rsa));
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+    expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+    await set.fail("");
+    expect((await withKeySet(set, await signWith(rsa))).status).toBe(200);
+  });
+
+  it("answers 503 when the key set cannot be fetched at all, and HS256 tokens still work", async () => {
+    const rsa = await keySet().key("RS256");
+    for (const url of [`${JWKS}/nothing-here`, "http://127.0.0.1:1/jwks.json", "not a url", "ftp://idp.example/jwks.json"]) {
+      const res = await withKeySet({ url }, await signWith(rsa));
+      expect(res.status, url).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code, url).toBe("unavailable");
+      expect((await withKeySet({ url }, await forge())).status, url).toBe(200);
+    }
+  });
+
+  it("lets a key-set token get a socket ticket, and the ticket opens the socket as that user", async () => {
+    const set = keySet();
+    const token = await signWith(await set.key("RS256"), goodPayload({ roles: ["staff"] }));
+    const issued = await app.request("/api/auth/ticket", { method: "POST", headers: { authorization: `Bearer ${token}` } }, { ...env, JWKS_URL: set.url });
+    expect(issued.status).toBe(200);
+    const { ticket } = (await issued.json()) as { ticket: string };
+    // The socket itself needs no key set: the ticket carries the verified identity.
+    const res = await app.request(`/parties/room/${room}?ticket=${ticket}`, { headers: { upgrade: "websocket" } }, env);
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    const first = new Promise<string>((resolve) => ws.addEventListener("message", (e) => resolve(String(e.data))));
+    ws.accept();
+    expect(JSON.parse(await first)).toMatchObject({ type: "welcome", you: { id: "mallory", roles: ["staff"] } });
+    ws.close(1000, "done");
   });
 });

@@ -115,7 +115,11 @@ export class ChatView {
       else this.online.set(f.userId, { id: f.userId, name: f.name, status: f.status });
       this.host.setOnline([...this.online.values()]);
     });
-    room.on("error", (f) => this.host.toast(`${f.code}: ${f.message}`));
+    room.on("error", (f) => {
+      // The token no longer gets a socket ticket: the session is over.
+      if (f.code === "unauthorized") return this.host.signOut("Your session has expired. Please sign in again.");
+      this.host.toast(`${f.code}: ${f.message}`);
+    });
     this.input.focus();
   }
 

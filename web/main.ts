@@ -1,13 +1,14 @@
 /**
- * The single-page app: sign in (dev auth), then a sidebar of rooms and people next to the
- * open room. The room id lives in the URL hash (`#community`), so a reload reopens it.
+ * The single-page app: sign in (dev auth, or a token handed over by the host site as
+ * `#token=…`), then a sidebar of rooms and people next to the open room. The room id lives in
+ * the URL hash (`#community`), so a reload reopens it.
  */
 import "./style.css";
 import { ChatClient, ChatError, devLogin, type Session } from "../src/client";
 import { isRoomId, type OnlineUser } from "../src/protocol";
 import { ChatView, personRow } from "./chat";
 import { h, replaceChildren } from "./dom";
-import { clearSession, loadSession, saveSession, userIdFromName } from "./session";
+import { clearSession, loadSession, saveSession, takeHandedOverSession, userIdFromName } from "./session";
 
 const DEFAULT_ROOM = "community";
 const root = document.getElementById("app") ?? document.body;
@@ -58,7 +59,7 @@ function showSignIn(notice?: string): void {
     } catch (err) {
       error.textContent =
         err instanceof ChatError && err.code === "not_found"
-          ? "Dev sign-in is turned off on this server."
+          ? "Dev sign-in is turned off on this server. Sign in on the site that links here: it opens this page with your token (#token=…)."
           : `Sign-in failed: ${err instanceof Error ? err.message : String(err)}`;
       error.hidden = false;
       button.disabled = false;
@@ -171,6 +172,10 @@ function showApp(session: Session): void {
   openRoom();
 }
 
-const saved = loadSession();
+// A token handed over by the host site replaces whatever session this browser had.
+const handedOver = takeHandedOverSession();
+if (handedOver) saveSession(handedOver);
+else if (handedOver === null) clearSession();
+const saved = handedOver === undefined ? loadSession() : handedOver;
 if (saved) showApp(saved);
-else showSignIn();
+else showSignIn(handedOver === null ? "The sign-in link did not carry a valid token." : undefined);

@@ -1,5 +1,11 @@
-/** The signed-in user, kept in localStorage so a reload stays signed in. */
+/**
+ * The signed-in user, kept in localStorage so a reload stays signed in. Where dev sign-in is
+ * off, the site that embeds or links the chat hands over a token it got from its own sign-in:
+ * `https://chat.example/#token=<JWT>` (optionally `&room=<roomId>`). A fragment never reaches
+ * a server or a log; the app takes it and removes it from the address at once.
+ */
 import type { Session } from "../src/client";
+import { isRoomId } from "../src/protocol";
 
 const KEY = "edge-chat.session";
 
@@ -20,6 +26,36 @@ export function saveSession(session: Session): void {
 
 export function clearSession(): void {
   localStorage.removeItem(KEY);
+}
+
+/**
+ * A token handed over in the address (`#token=…&room=…`): undefined when there is none, null
+ * when it is not a token. The fragment is replaced by the room (or removed). The server verifies
+ * the token; here its claims only name the user.
+ */
+export function takeHandedOverSession(): Session | null | undefined {
+  if (!location.hash.startsWith("#token=")) return undefined;
+  const params = new URLSearchParams(location.hash.slice(1));
+  const token = params.get("token") ?? "";
+  const room = params.get("room");
+  history.replaceState(null, "", `${location.pathname}${location.search}${room && isRoomId(room) ? `#${room}` : ""}`);
+  return sessionFromToken(token);
+}
+
+/** The user a JWT names (`sub`, `name`, `kind`), without verifying it: the server does that. */
+export function sessionFromToken(token: string): Session | null {
+  const payload = token.split(".")[1];
+  if (!payload || token.split(".").length !== 3) return null;
+  try {
+    const bytes = Uint8Array.from(atob(payload.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+    const claims: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    if (typeof claims !== "object" || claims === null) return null;
+    const { sub, name, kind } = claims as Record<string, unknown>;
+    if (typeof sub !== "string" || typeof name !== "string" || (kind !== "member" && kind !== "visitor")) return null;
+    return { token, user: { id: sub, name, kind } };
+  } catch {
+    return null;
+  }
 }
 
 function isSession(v: unknown): v is Session {

@@ -3,7 +3,8 @@
  * (`RoomConnection`) that survives reconnects without losing or duplicating anything:
  * unacknowledged sends are kept and resent with their original clientId (the server answers
  * a repeated clientId with the first ack), and messages are delivered once each, in seq
- * order, with gaps filled by `sync`.
+ * order, with gaps filled by `sync`. The socket is opened with a single-use ticket fetched just
+ * before each (re)connect (`POST /api/auth/ticket`), so the token itself never appears in a URL.
  */
 import PartySocket from "partysocket";
 import {
@@ -18,6 +19,7 @@ import {
   type Identity,
   type Message,
   type ServerFrame,
+  type ServiceRole,
   type AttachmentRef,
   type Topic,
   type UserRef,
@@ -108,8 +110,22 @@ const json = (body: unknown, headers: Record<string, string> = {}): RequestInit 
 });
 
 /** `POST /api/auth/dev`: only answers where dev mode is on. */
-export function devLogin(baseUrl: string, userId: string, name: string): Promise<Session> {
-  return request<Session>(new URL("/api/auth/dev", baseUrl).href, json({ userId, name }));
+export function devLogin(baseUrl: string, userId: string, name: string, roles?: ServiceRole[]): Promise<Session> {
+  return request<Session>(new URL("/api/auth/dev", baseUrl).href, json(roles ? { userId, name, roles } : { userId, name }));
+}
+
+export interface SocketTicket {
+  ticket: string;
+  /** ISO time; a ticket opens one socket before then. */
+  expiresAt: string;
+}
+
+/** `POST /api/auth/ticket`: a single-use ticket for one socket, valid for 60 s. */
+export function socketTicket(baseUrl: string, token: string): Promise<SocketTicket> {
+  return request<SocketTicket>(new URL("/api/auth/ticket", baseUrl).href, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+  });
 }
 
 export interface ChatClientOptions {
@@ -187,6 +203,11 @@ export class ChatClient {
     return request(this.url(path, { limit }), { headers: this.auth });
   }
 
+  /** A single-use socket ticket (the room socket fetches its own before every connect). */
+  ticket(): Promise<SocketTicket> {
+    return socketTicket(this.options.baseUrl, this.options.token);
+  }
+
   /** Opens the room socket; it connects at once and reconnects until `close()`. */
   room(roomId: string): RoomConnection {
     return new RoomConnection({ ...this.options, roomId });
@@ -212,7 +233,10 @@ export interface RoomEvents {
   /** The room's top 10 topics changed (at most every 10 s). */
   topics: (frame: FrameOf<"topics">) => void;
   sync: (frame: FrameOf<"sync">) => void;
-  /** Refused frames that are not a send of ours (those reject the `send` promise instead). */
+  /**
+   * Refused frames that are not a send of ours (those reject the `send` promise instead), and
+   * `unauthorized` when the token no longer gets a socket ticket: the connection is then closed.
+   */
   error: (frame: FrameOf<"error">) => void;
 }
 
@@ -257,7 +281,8 @@ export class RoomConnection {
       protocol: base.protocol === "https:" ? "wss" : "ws",
       party: "room",
       room: options.roomId,
-      query: { token: options.token },
+      // Called before every connect and reconnect: a fresh single-use ticket each time.
+      query: () => this.freshTicket(options),
       WebSocket: options.WebSocket,
       // Quick first retry with jitter so a restarted server is not hit by every tab at once.
       minReconnectionDelay: 300 + Math.random() * 1200,
@@ -380,6 +405,23 @@ export class RoomConnection {
   /** Only while open: PartySocket would otherwise queue it, and the outbox already resends. */
   private sendNow(frame: ClientFrame): void {
     if (this.isOpen) this.ws.send(JSON.stringify(frame));
+  }
+
+  /**
+   * A ticket for the next connect. A refused token ends the connection (retrying cannot help);
+   * anything else (network, rate limit, outage) fails this attempt and PartySocket retries with
+   * its backoff.
+   */
+  private async freshTicket(options: ChatClientOptions): Promise<Record<string, string>> {
+    try {
+      return { ticket: (await socketTicket(options.baseUrl, options.token)).ticket };
+    } catch (err) {
+      if (err instanceof ChatError && err.code === "unauthorized" && this.state !== "closed") {
+        this.emit("error", { type: "error", code: "unauthorized", message: err.message });
+        this.close();
+      }
+      throw err;
+    }
   }
 
   private onOpen(): void {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { USER_ID_PATTERN } from "../protocol";
 
 /** A positive whole number given as a query string. */
 export const positiveInt = (max = Number.MAX_SAFE_INTEGER) =>
@@ -8,5 +9,5 @@ export const positiveInt = (max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().int().min(1).max(max));
 
-/** A user id as tokens and the directory carry it. */
-export const userId = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, "user ids are 1-64 letters, digits or . _ @ -");
+/** A user id as tokens and the directory carry it (the contract's rule, as for room ids). */
+export const userId = z.string().regex(USER_ID_PATTERN, "user ids are 1-64 letters, digits, '-' or '_'");

@@ -21,6 +21,11 @@ export const OUTAGE_POLICY: Record<Exclude<RateName, "frames">, OutagePolicy> = 
   uploads: "closed",
   // Reads only; D1 answers them either way.
   searches: "open",
+  // A ticket is the way onto a socket (the shipped clients fetch one before every connect):
+  // refusing them would lock everyone out of live chat, as refusing connections would. Each
+  // costs one small Durable Object that deletes itself within a minute, and the local budget
+  // still stops a flood.
+  tickets: "open",
 };
 
 export type LimitedRule = keyof typeof OUTAGE_POLICY;

@@ -2,6 +2,10 @@
  * The room's own copy of who belongs to it, checked on every socket frame and RPC without
  * touching D1. Changes arrive through the room's RPC methods (which also write them through
  * to D1), so the copy is never stale.
+ *
+ * Staff are not in that copy: they reach every visitor room by their role (the identity's
+ * `roles`, from the token claim or STAFF_USER_IDS), so staff who arrive after a room was made
+ * answer it too, and someone who is no longer staff no longer can.
  */
 import type { Role, RoomKind } from "../db/schema";
 import type { Identity } from "../protocol";
@@ -55,11 +59,23 @@ export class Membership {
   roleOf(user: Identity): Role | null {
     if (this.roomInfo === null) return null;
     if (this.roomInfo.kind === "community") {
-      // Every member belongs to the community; rows exist only for raised roles.
+      // Every member belongs to the community; rows exist only for raised roles. Staff and
+      // service admins run it.
       if (user.kind !== "member") return null;
-      return this.staff.includes(user.id) ? "admin" : (this.members.get(user.id)?.role ?? "member");
+      return this.isStaff(user) || user.roles?.includes("admin") ? "admin" : (this.members.get(user.id)?.role ?? "member");
+    }
+    if (this.roomInfo.kind === "visitor") {
+      // The visitor by their row; members only by the staff role (a staff row from before
+      // roles, or from a read position, grants nothing by itself).
+      if (user.kind === "member") return this.isStaff(user) ? "admin" : null;
+      return this.members.get(user.id)?.role ?? null;
     }
     return this.members.get(user.id)?.role ?? null;
+  }
+
+  /** Staff: the `staff` service role (token claim or STAFF_USER_IDS). Visitors never are. */
+  isStaff(user: Identity): boolean {
+    return user.kind === "member" && (user.roles?.includes("staff") === true || this.staff.includes(user.id));
   }
 
   get(userId: string): Member | undefined {

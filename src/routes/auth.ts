@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
+import { newTicket, TICKET_TTL_MS, ticketStub } from "../auth/Ticket";
 import { readConfig } from "../config";
-import { communityAdmins } from "../db/rooms";
-import { ensureUser, findUsers } from "../db/users";
+import { ensureUser } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../lib/errors";
 import { signToken, type Claims } from "../lib/jwt";
@@ -11,12 +11,12 @@ import { userId } from "../lib/params";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
 import { rateLimit } from "../limits/http";
-import { signingSecret } from "../middleware/auth";
-import { displayNameSchema, type Identity } from "../protocol";
+import { identityOf, requireUser, signingSecret } from "../middleware/auth";
+import { displayNameSchema, SERVICE_ROLES, type Identity, type ServiceRole } from "../protocol";
 
 const DEV_TOKEN_TTL_S = 24 * 60 * 60;
 
-const devLogin = z.strictObject({ userId, name: displayNameSchema });
+const devLogin = z.strictObject({ userId, name: displayNameSchema, roles: z.array(z.enum(SERVICE_ROLES)).max(SERVICE_ROLES.length).optional() });
 const visitorLogin = z.strictObject({ name: displayNameSchema });
 
 const devOnly = createMiddleware<AppEnv>(async (c, next) => {
@@ -24,31 +24,40 @@ const devOnly = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-async function issue(env: Bindings, user: Identity, ttlSeconds: number): Promise<string> {
+function claimsFor(user: Identity, ttlSeconds: number, roles: ServiceRole[] = []): Omit<Claims, "iat"> {
+  return { sub: user.id, name: user.name, kind: user.kind, roles, exp: Math.floor(Date.now() / 1000) + ttlSeconds };
+}
+
+async function issue(env: Bindings, claims: Omit<Claims, "iat">): Promise<string> {
   const state = signingSecret(env);
   if (state.secret === null) throw new ApiError("internal", state.reason);
-  const claims: Omit<Claims, "iat"> = { sub: user.id, name: user.name, kind: user.kind, exp: Math.floor(Date.now() / 1000) + ttlSeconds };
   if (env.JWT_ISSUER) claims.iss = env.JWT_ISSUER;
   if (env.JWT_AUDIENCE) claims.aud = env.JWT_AUDIENCE;
   return signToken(claims, state.secret);
 }
 
-/** The staff a visitor's room includes: the configured list, else the community's admins. */
-async function staffOf(env: Bindings): Promise<Identity[]> {
-  const ids = readConfig(env).staff;
-  if (ids.length === 0) return communityAdmins(env.DB);
-  const known = await findUsers(env.DB, ids);
-  return ids.map((id) => known.get(id) ?? { id, name: id, kind: "member" as const });
-}
-
 const auth = new Hono<AppEnv>();
 
-/** Local development only: a token for any user id. */
+/** Local development only: a token for any user id, with the service roles asked for. */
 auth.post("/dev", devOnly, zValidator("json", devLogin), async (c) => {
-  const { userId: id, name } = c.req.valid("json");
-  const user: Identity = { id, name, kind: "member" };
+  const { userId: id, name, roles = [] } = c.req.valid("json");
+  const claims = claimsFor({ id, name, kind: "member" }, DEV_TOKEN_TTL_S, roles);
+  // The user as the token will be seen: the claimed roles and any the settings grant.
+  const user = identityOf(c.env, claims);
   await ensureUser(c.env.DB, user);
-  return c.json({ token: await issue(c.env, user, DEV_TOKEN_TTL_S), user });
+  return c.json({ token: await issue(c.env, claims), user });
+});
+
+/**
+ * A single-use ticket for one socket connection (`?ticket=`), valid for 60 s, so that a
+ * long-lived token never appears in a socket URL (and so in no access log). Each ticket is its
+ * own Durable Object, so it can be spent once across every isolate.
+ */
+auth.post("/ticket", requireUser(), rateLimit({ rule: "tickets", key: (c) => c.var.user.id }), async (c) => {
+  const ticket = newTicket();
+  const expiresAt = Date.now() + TICKET_TTL_MS;
+  if (!(await ticketStub(c.env, ticket).issue(c.var.user, expiresAt))) throw new ApiError("internal", "ticket collision");
+  return c.json({ ticket, expiresAt: new Date(expiresAt).toISOString() });
 });
 
 /** An anonymous website visitor: a short-lived token and a private room with the staff. */
@@ -60,15 +69,16 @@ auth.post(
   const user: Identity = { id: `v-${crypto.randomUUID()}`, name: c.req.valid("json").name, kind: "visitor" };
   await ensureUser(c.env.DB, user);
   const roomId = `visitor-${crypto.randomUUID()}`;
-  const staff = await staffOf(c.env);
+  // The visitor is the room's only member: staff reach every visitor room by their role
+  // (src/room/membership.ts), including staff who join after the room was made.
   unwrap(
     await roomStub(c.env, roomId).create(
       { id: roomId, kind: "visitor", title: `Visitor: ${user.name}`, createdBy: user.id, createdAt: new Date().toISOString() },
-      [{ ...user, role: "member" }, ...staff.map((s) => ({ id: s.id, name: s.name, role: "admin" as const }))],
+      [{ id: user.id, name: user.name, role: "member" }],
     ),
   );
   const ttl = Number.parseInt(c.env.VISITOR_TOKEN_TTL_S, 10) || 7200;
-  return c.json({ token: await issue(c.env, user, ttl), user, roomId });
+  return c.json({ token: await issue(c.env, claimsFor(user, ttl)), user, roomId });
   },
 );
 

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import pkg from "../../package.json";
 import type { AppEnv } from "../env";
 import { limitsFor } from "../limits";
-import { signingSecret } from "../middleware/auth";
+import { jwksUrl, signingSecret } from "../middleware/auth";
 
 const health = new Hono<AppEnv>();
 
@@ -17,12 +17,16 @@ health.get("/", async (c) => {
   }
   // "embedded" when no Upstash is configured; else whether Redis answers a PING.
   const redis = await limitsFor(c.env).store.check();
-  const checks = {
-    d1,
-    redis,
-    auth: secret.secret === null ? `error: ${secret.reason}` : secret.source === "dev" ? "dev secret" : "ok",
-  };
-  const ok = d1 === "ok" && secret.secret !== null && !redis.startsWith("error");
+  // Tokens can be verified with the secret (HS256), the identity provider's key set, or both.
+  const keySet = jwksUrl(c.env) !== null;
+  const auth =
+    secret.secret !== null
+      ? `${secret.source === "dev" ? "dev secret" : "ok"}${keySet ? " + JWKS" : ""}`
+      : keySet
+        ? "JWKS only (no JWT_SECRET: visitor tokens cannot be signed)"
+        : `error: ${secret.reason}`;
+  const checks = { d1, redis, auth };
+  const ok = d1 === "ok" && (secret.secret !== null || keySet) && !redis.startsWith("error");
   return c.json({ status: ok ? "ok" : "degraded", version: pkg.version, checks }, ok ? 200 : 503);
 });
 

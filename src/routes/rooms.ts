@@ -45,7 +45,7 @@ rooms.route("/:roomId/attachments", attachments);
 rooms.get("/", zValidator("query", listQuery), async (c) => {
   const { limit = ROOM_LIST_DEFAULT, cursor, archived } = c.req.valid("query");
   const after = cursor ? decodeCursor(cursor) : undefined;
-  const page = await listRooms(c.env.DB, c.var.user.id, limit + 1, after, archived === "true");
+  const page = await listRooms(c.env.DB, c.var.user, limit + 1, after, archived === "true");
   const more = page.length > limit;
   const list = page.slice(0, limit);
   const last = list.at(-1);
@@ -133,7 +133,7 @@ rooms.post("/:roomId/read", zValidator("json", z.strictObject({ seq: seqSchema }
 rooms.put("/:roomId/archive", async (c) => {
   const roomId = c.req.param("roomId");
   unwrap(await roomStub(c.env, roomId).access(roomId, c.var.user));
-  if (!(await setArchived(c.env.DB, roomId, c.var.user.id, new Date().toISOString()))) {
+  if (!(await setArchived(c.env.DB, roomId, c.var.user, new Date().toISOString()))) {
     throw new ApiError("not_found", "no such room in your list");
   }
   return c.body(null, 204);
@@ -142,7 +142,7 @@ rooms.put("/:roomId/archive", async (c) => {
 rooms.delete("/:roomId/archive", async (c) => {
   const roomId = c.req.param("roomId");
   unwrap(await roomStub(c.env, roomId).access(roomId, c.var.user));
-  if (!(await setArchived(c.env.DB, roomId, c.var.user.id, null))) throw new ApiError("not_found", "no such room in your list");
+  if (!(await setArchived(c.env.DB, roomId, c.var.user, null))) throw new ApiError("not_found", "no such room in your list");
   return c.body(null, 204);
 });
 
@@ -166,7 +166,7 @@ async function directRoomId(a: string, b: string): Promise<string> {
 }
 
 async function viewFor(env: Bindings, user: Identity, roomId: string): Promise<RoomView> {
-  const view = await roomView(env.DB, user.id, roomId);
+  const view = await roomView(env.DB, user, roomId);
   if (!view) throw new ApiError("not_found", "no such room");
   return view;
 }

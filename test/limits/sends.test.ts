@@ -146,6 +146,18 @@ describe(`Other budgets (${BACKEND})`, () => {
     expect(refused.headers.get("retry-after")).toMatch(/^[1-9]\d*$/);
   });
 
+  it("gives a user 30 socket tickets a minute, then 429, while other users go on", async () => {
+    expect(rates.tickets).toEqual({ limit: 30, windowMs: 60_000 });
+    const [user, other] = await people("ticketer", "other-ticketer");
+    await awayFromWindowEdge();
+    const ticket = async (id: string) => api("/api/auth/ticket", { method: "POST", token: await tokenFor(id) });
+    for (let i = 0; i < 30; i++) expect((await ticket(user!)).status).toBe(200);
+    const refused = await ticket(user!);
+    expect(refused.headers.get("retry-after")).toMatch(/^[1-9]\d*$/);
+    await expectError(refused, 429, "rate_limited");
+    expect((await ticket(other!)).status).toBe(200);
+  });
+
   it("limits uploads to 30 and searches to 60 a minute per user", async () => {
     const [user] = await people("busy");
     const room = await uniqueRoom("busy", [user!]);

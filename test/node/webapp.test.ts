@@ -2,7 +2,8 @@
 /**
  * The web app in a real headless Chromium against `wrangler dev`: two people in one room,
  * live delivery, the pending → acknowledged state, typing, presence, history after a reload,
- * "load older", and a send made while the connection is down going out after it is back.
+ * "load older", and a send made while the connection is down going out after it is back, every
+ * connection opened with a fresh socket ticket rather than the token.
  */
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page, type WebSocketRoute } from "playwright-core";
@@ -112,7 +113,9 @@ async function proxySockets(page: Page) {
   let down = false;
   const held: string[] = [];
   let current: { page: WebSocketRoute; server: WebSocketRoute } | null = null;
+  const urls: string[] = [];
   await page.routeWebSocket(/\/parties\/room\//, (ws) => {
+    urls.push(ws.url());
     if (down) return void ws.close({ code: 1011, reason: "test: server unreachable" });
     const upstream = ws.connectToServer();
     current = { page: ws, server: upstream };
@@ -123,6 +126,8 @@ async function proxySockets(page: Page) {
     });
   });
   return {
+    /** Every socket URL the page opened. */
+    urls,
     holdAcks() {
       holdAcks = true;
     },
@@ -216,6 +221,12 @@ describe("web app", () => {
     expect(new Set(texts).size).toBe(texts.length);
     expect(await bob.locator(".msg.pending").count()).toBe(0);
 
+    // Every connect and reconnect used a fresh single-use ticket; no token ever went into a URL.
+    const tickets = proxy.urls.map((u) => new URL(u).searchParams.get("ticket"));
+    expect(proxy.urls.length).toBeGreaterThan(1);
+    expect(proxy.urls.filter((u) => new URL(u).searchParams.has("token"))).toEqual([]);
+    expect(tickets.every((t) => t !== null && /^[A-Za-z0-9_-]{43}$/.test(t))).toBe(true);
+    expect(new Set(tickets).size).toBe(tickets.length);
     expect(pageErrors).toEqual([]);
   });
 
