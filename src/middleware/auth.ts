@@ -4,6 +4,7 @@ import { ensureUser } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../lib/errors";
 import { TokenError, verifyToken } from "../lib/jwt";
+import { log } from "../lib/log";
 import type { Identity } from "../protocol";
 
 /** Only for local development (`npm start`, tests); never used by a deployed Worker. */
@@ -21,7 +22,7 @@ export async function identify(env: Bindings, token: string | undefined): Promis
   if (!token) throw new ApiError("unauthorized", "missing access token");
   const state = signingSecret(env);
   if (state.secret === null) {
-    console.error(state.reason);
+    log.error({ msg: state.reason });
     throw new ApiError("unauthorized", state.reason);
   }
   try {

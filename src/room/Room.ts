@@ -8,6 +8,8 @@ import { readConfig } from "../config";
 import type { NewRoom } from "../db/rooms";
 import type { Role } from "../db/schema";
 import type { Bindings } from "../env";
+import { log, type LogContext } from "../lib/log";
+import type { RoomRpc } from "../lib/room-rpc";
 import {
   MAX_FRAME_BYTES,
   PING,
@@ -105,6 +107,10 @@ export class Room extends DurableObject<Bindings> {
     if (upgrade === null || request.headers.get("upgrade") !== "websocket") {
       return new Response("expected a verified websocket upgrade", { status: 426 });
     }
+    return log.with({ requestId: upgrade.requestId, roomId: upgrade.roomId, userId: upgrade.user.id }, () => this.open(upgrade));
+  }
+
+  private async open(upgrade: NonNullable<ReturnType<typeof readUpgrade>>): Promise<Response> {
     const access = this.access(upgrade.roomId, upgrade.user);
     if (!access.ok) return new Response(access.message, { status: access.code === "not_found" ? 404 : 403 });
     const roomId = upgrade.roomId;
@@ -115,7 +121,7 @@ export class Room extends DurableObject<Bindings> {
     this.p.outbox.flush();
     this.closeOldestBeyondCap(upgrade.user.id);
     const before = this.p.connections.statusOf(upgrade.user.id);
-    this.p.connections.add(server, upgrade.user);
+    this.p.connections.add(server, upgrade.user, upgrade.requestId);
     this.p.outbox.sendTo(server, {
       type: "welcome",
       room: { id: roomId },
@@ -133,6 +139,11 @@ export class Room extends DurableObject<Bindings> {
     const user = this.p.connections.get(ws);
     const roomId = this.roomId;
     if (!user || roomId === null) return ws.close(1011, "unknown connection");
+    // What this frame causes is logged with the socket's upgrade request id.
+    return log.with({ requestId: user.requestId, roomId, userId: user.id }, () => this.onMessage(ws, roomId, user, data));
+  }
+
+  private async onMessage(ws: WebSocket, roomId: string, user: Identity, data: string | ArrayBuffer): Promise<void> {
     if (frameBytes(data) > MAX_FRAME_BYTES) return ws.close(1009, "frame larger than 64 KiB");
     if (typeof data !== "string") {
       return this.p.outbox.sendTo(ws, { type: "error", code: "bad_request", message: "frames must be text (JSON)" });
@@ -148,6 +159,7 @@ export class Room extends DurableObject<Bindings> {
     if (role === null) {
       this.p.outbox.sendTo(ws, { type: "error", code: "forbidden", message: "you are not a member of this room" });
       this.p.outbox.flush();
+      log.info({ msg: "socket closed: not a member" });
       ws.close(1008, "not a member");
       return this.leave(ws);
     }
@@ -169,10 +181,18 @@ export class Room extends DurableObject<Bindings> {
   }
 
   async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    await this.p.flusher.onAlarm(this.roomId, info?.retryCount ?? 0);
+    await log.with({ roomId: this.roomId ?? undefined }, () => this.p.flusher.onAlarm(this.roomId, info?.retryCount ?? 0));
   }
 
   // ---- RPC from the Worker ----------------------------------------------------------------
+
+  /** Any RPC below, with the caller's log context (`roomStub` in src/lib/room-rpc.ts calls this). */
+  inContext<K extends RoomRpc>(context: LogContext, method: K, args: Parameters<Room[K]>): ReturnType<Room[K]> {
+    const call = this[method] as (...a: Parameters<Room[K]>) => ReturnType<Room[K]>;
+    // Every call names its room first (create: the new room, with its id).
+    const first = args[0] as string | { id: string };
+    return log.with({ ...context, roomId: typeof first === "string" ? first : first.id }, () => call.apply(this, args));
+  }
 
   /** Whether the user may use this room, and as what. */
   access(roomId: string, user: Identity): RoomResult<{ role: Role }> {
@@ -347,6 +367,7 @@ export class Room extends DurableObject<Bindings> {
         return false;
       case "close":
         this.p.outbox.flush();
+        log.warn({ msg: "socket closed: frame budget exceeded" });
         ws.close(1008, "frame budget exceeded");
         this.leave(ws);
         return false;
@@ -358,6 +379,7 @@ export class Room extends DurableObject<Bindings> {
     const { connections } = this.p;
     while (connections.socketsOf(userId).length >= this.p.config.maxSocketsPerRoom) {
       const oldest = connections.oldestOf(userId)!;
+      log.info({ msg: "socket closed: over the socket cap", closedRequestId: connections.get(oldest)?.requestId });
       try {
         oldest.close(4008, `more than ${this.p.config.maxSocketsPerRoom} sockets in this room: closing the oldest`);
       } catch {
@@ -393,7 +415,9 @@ export class Room extends DurableObject<Bindings> {
   }
 
   private evict(userId: string): void {
-    for (const ws of this.p.connections.socketsOf(userId)) {
+    const sockets = this.p.connections.socketsOf(userId);
+    if (sockets.length > 0) log.info({ msg: "removed member's sockets closed", removedUserId: userId, sockets: sockets.length });
+    for (const ws of sockets) {
       try {
         ws.close(1008, "removed from the room");
       } catch {
