@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./lib/errors";
 import { log } from "./lib/log";
+import { apiCors } from "./middleware/cors";
 import { requestLog } from "./middleware/request-log";
 import { codeForStatus } from "./protocol";
 import auth from "./routes/auth";
@@ -16,6 +17,7 @@ import users from "./routes/users";
 const app = new Hono<AppEnv>();
 
 app.use(requestLog());
+app.use("/api/*", apiCors());
 
 app.route("/api/health", health);
 app.route("/api/auth", auth);
