@@ -185,15 +185,17 @@ export interface DevServer {
 
 /**
  * A server for tests: migrations applied to the state directory (a fresh temporary one unless
- * given), dev mode on, a free port unless given. `stop()` removes the state directory if it
- * was made up here; one the caller chose is theirs.
+ * given), dev mode on (plus any other `vars`), a free port unless given. `stop()` removes the
+ * state directory if it was made up here; one the caller chose is theirs.
  */
-export async function startDevServer(opts: { port?: number; persistDir?: string } = {}): Promise<DevServer> {
+export async function startDevServer(
+  opts: { port?: number; persistDir?: string; vars?: Record<string, string> } = {},
+): Promise<DevServer> {
   const persistDir = opts.persistDir ?? (await mkdtemp(join(tmpdir(), "edge-chat-dev-")));
   const dev = new WranglerDev({
     port: opts.port ?? (await freePort()),
     persistDir,
-    vars: { DEV_MODE: "true" },
+    vars: { DEV_MODE: "true", ...opts.vars },
     readyTimeoutMs: 60_000,
   });
   const server: DevServer = {

@@ -169,6 +169,10 @@ export class Room extends DurableObject<Bindings> {
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.leave(ws);
+    // The client closed first: echo its close frame. Hibernatable sockets get no automatic reply
+    // at any compatibility date (web_socket_auto_reply_to_close covers only sockets accepted with
+    // accept()), and this echo is also what lets the runtime end the connection at once. After a
+    // close the room started the socket is already closed and this does nothing (see evict()).
     try {
       ws.close(code === 1005 ? 1000 : code, reason);
     } catch {
@@ -414,6 +418,21 @@ export class Room extends DurableObject<Bindings> {
     }
   }
 
+  /**
+   * Closes a removed member's sockets with 1008. The close frame leaves at once. Chromium fires
+   * `close` about 2 s later (it ends the connection itself); a client that waits for the server to
+   * end the TCP connection, as Node's `ws` does, waits until the room leaves memory: 10 s after
+   * its last event, longer while it stays busy. The same holds for every close the room starts.
+   *
+   * Why: with the Hibernation API, workerd ends the connection when it releases the room's end of
+   * the socket, and it releases it at once only when the room's close frame goes out after the
+   * client's (a close the client started, echoed in webSocketClose). After a close the room
+   * started, the client's answer reaches webSocketClose but nothing releases the socket until
+   * the object is evicted, and no call is left to the room (close() again is ignored, send()
+   * throws). Neither web_socket_auto_reply_to_close nor a later compatibility date changes this
+   * (tried with workerd 1.20260426 and 1.20261023, compatibility date 2026-10-01): the flag only
+   * covers sockets accepted with accept(). test/node/close.test.ts pins what clients see.
+   */
   private evict(userId: string): void {
     const sockets = this.p.connections.socketsOf(userId);
     if (sockets.length > 0) log.info({ msg: "removed member's sockets closed", removedUserId: userId, sockets: sockets.length });
