@@ -1,5 +1,6 @@
-import { runInDurableObject } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { roomStub } from "../src/lib/room-rpc";
 import type { Room } from "../src/room/Room";
 import { api, call, connect, openSocket, partsOf, roomStubOf, TestSocket, tokenFor, uniqueRoom } from "./helpers";
 
@@ -78,6 +79,16 @@ describe("structured logs", () => {
     const request = lines.find((l) => l.msg === "request" && l.method === "DELETE");
     const inRoom = lines.find((l) => l.msg === "removed member's sockets closed");
     expect(inRoom).toMatchObject({ roomId: room, removedUserId: "carol", sockets: 1, requestId: request!.requestId });
+  });
+
+  it("reach a room through roomStub for listed RPC methods (with the context) and any other (as they are)", async () => {
+    const room = await uniqueRoom();
+    const alice = { id: "alice", name: "alice", kind: "member" as const };
+    const stub = roomStub(env, room);
+    expect(await stub.access(room, alice)).toMatchObject({ ok: true });
+    // Not in the list: straight to the stub, with the caller's own context argument.
+    expect(await stub.inContext({ requestId: "direct" }, "access", [room, alice])).toMatchObject({ ok: true });
+    expect(stub.id.toString()).toBe(env.ROOM.idFromName(room).toString());
   });
 
   it("carry a socket's upgrade id on what the room logs about the socket, also for its frames", async () => {
