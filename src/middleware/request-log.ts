@@ -18,7 +18,8 @@ export const requestLog = () =>
       await next();
       const user = c.get("user") as AppEnv["Variables"]["user"] | undefined;
       const { status } = c.res;
-      log[status >= 500 ? "error" : "info"]({
+      // A failure itself is logged as an error where it happens; its request line only warns.
+      log[status >= 500 ? "warn" : "info"]({
         msg: "request",
         method: c.req.method,
         path: new URL(c.req.url).pathname,
