@@ -95,6 +95,7 @@ describe("CORS on /api/*", () => {
       const res = await app.request(`${BASE}/api/rooms`, { headers }, deployed(SHOP));
       expect(res.status).toBe(200);
       expect(corsHeaders(res)).toEqual([]);
+      expect(res.headers.get("vary")).toMatch(/origin/i);
     }
   });
 

@@ -23,15 +23,18 @@ const allowedCors = cors({
  * CORS for the REST API, for pages on the sites in `ALLOWED_ORIGINS` (src/lib/origins.ts).
  * The headers are set before the route runs, so errors (401, 429, ...) carry them too and the
  * page can read why it was refused. Requests from the Worker's own origin and from other sites
- * get no CORS headers; a preflight from another site is refused with 403.
+ * get no CORS headers; a preflight from another site is refused with 403. Every answer varies by
+ * Origin, so a browser never reuses one it cached for the Worker's own page on another site's.
  */
 export const apiCors = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     const origin = c.req.header("origin");
-    if (origin === undefined || origin === new URL(c.req.url).origin) return next();
-    if (originPolicy(readConfig(c.env)).allows(origin)) return allowedCors(c, next);
-    if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
-      throw new ApiError("forbidden", `origin ${origin} is not allowed`);
+    if (origin !== undefined && origin !== new URL(c.req.url).origin) {
+      if (originPolicy(readConfig(c.env)).allows(origin)) return allowedCors(c, next);
+      if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
+        throw new ApiError("forbidden", `origin ${origin} is not allowed`);
+      }
     }
     await next();
+    c.header("Vary", "Origin", { append: true });
   });
