@@ -10,9 +10,13 @@ import { log } from "../lib/log";
  * The path only: query strings carry socket tokens and tickets. Workers advance `Date.now()`
  * only across I/O, so `ms` is time spent waiting on storage, rooms and the network.
  */
+/** A cf-ray as Cloudflare writes it (anything else, e.g. sent by a client to `wrangler dev`, is replaced). */
+const RAY = /^[0-9a-zA-Z-]{1,64}$/;
+
 export const requestLog = () =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const requestId = c.req.header("cf-ray") || crypto.randomUUID();
+    const ray = c.req.header("cf-ray");
+    const requestId = ray && RAY.test(ray) ? ray : crypto.randomUUID();
     const started = Date.now();
     await log.with({ requestId }, async () => {
       await next();
