@@ -193,9 +193,10 @@ export class Room extends DurableObject<Bindings> {
   /** Any RPC below, with the caller's log context (`roomStub` in src/lib/room-rpc.ts calls this). */
   inContext<K extends RoomRpc>(context: LogContext, method: K, args: Parameters<Room[K]>): ReturnType<Room[K]> {
     const call = this[method] as (...a: Parameters<Room[K]>) => ReturnType<Room[K]>;
-    // Every call names its room first (create: the new room, with its id).
-    const first = args[0] as string | { id: string };
-    return log.with({ ...context, roomId: typeof first === "string" ? first : first.id }, () => call.apply(this, args));
+    // The calls name their room first (create: the new room, with its id).
+    const first = args[0] as unknown;
+    const roomId = typeof first === "string" ? first : ((first as { id?: string } | undefined)?.id ?? this.roomId ?? undefined);
+    return log.with({ ...context, roomId }, () => call.apply(this, args));
   }
 
   /** Whether the user may use this room, and as what. */
