@@ -41,6 +41,9 @@ function workers(name: string, include: string[], bindings: Record<string, unkno
 
 export default defineConfig({
   test: {
+    // The Worker's one-line JSON request logs (src/lib/log.ts) would bury the test output; its
+    // warnings and errors still show.
+    onConsoleLog: (line) => !line.startsWith('{"level":"info"'),
     projects: [
       // Everything but the limits: tests send far more than a person would, so the budgets are
       // raised (never removed) here. The limits projects below run with wrangler.toml's own.

@@ -3,6 +3,9 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./lib/errors";
+import { log } from "./lib/log";
+import { apiCors } from "./middleware/cors";
+import { requestLog } from "./middleware/request-log";
 import { codeForStatus } from "./protocol";
 import admin from "./routes/admin";
 import auth from "./routes/auth";
@@ -13,6 +16,9 @@ import search from "./routes/search";
 import users from "./routes/users";
 
 const app = new Hono<AppEnv>();
+
+app.use(requestLog());
+app.use("/api/*", apiCors());
 
 app.route("/api/health", health);
 app.route("/api/auth", auth);
@@ -29,7 +35,7 @@ app.onError((err, c) => {
   if (err instanceof HTTPException) {
     return errorResponse(codeForStatus(err.status), err.message || "bad request");
   }
-  console.error(`${c.req.method} ${c.req.path}`, err);
+  log.error({ msg: "unexpected error", method: c.req.method, path: c.req.path, error: err });
   return errorResponse("internal", "internal error");
 });
 

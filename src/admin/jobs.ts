@@ -12,6 +12,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../env";
+import { log } from "../lib/log";
 
 export type StepResult = "more" | "done";
 
@@ -101,7 +102,7 @@ export abstract class JobObject<P extends object> extends DurableObject<Bindings
       finished = await this.advance(state, () => Date.now() >= deadline);
     } catch (err) {
       const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(state.failures - 1, 20));
-      console.error(`${this.constructor.name}: step ${state.step} failed (${state.failures} in a row); again in ${backoff} ms`, err);
+      log.error({ msg: "job step failed", job: this.constructor.name, step: state.step, failures: state.failures, retryInMs: backoff, err });
       await this.ctx.storage.setAlarm(Date.now() + backoff);
       return;
     }

@@ -19,6 +19,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../env";
+import { log } from "../lib/log";
 
 export interface RoomReport {
   roomId: string;
@@ -131,7 +132,7 @@ export class Stats extends DurableObject<Bindings> {
             return;
           }
         } catch (err) {
-          console.error(`stats: room ${roomId} did not answer; dropping its row`, err);
+          log.error({ msg: "stats: a room did not answer; dropping its row", roomId, err });
         }
         this.drop(roomId);
       }),

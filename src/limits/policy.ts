@@ -4,6 +4,7 @@
  * left alone for a few seconds, so requests do not each wait out the timeout again.
  */
 import type { Config, Rate } from "../config";
+import { log } from "../lib/log";
 import { OUTAGE_POLICY, type LimitedRule } from "./rules";
 import { advance, hit, type Counts, type LimitResult } from "./sliding";
 import { Outage, type LimitStore } from "./store";
@@ -35,14 +36,17 @@ export class Limits {
     if ((downUntil.get(this.store.id) ?? 0) > Date.now()) return this.withoutStore(rule, rate, key);
     try {
       const result = await this.store.hit(rule, rate, key);
-      if (downUntil.delete(this.store.id)) console.log(`limits: ${this.store.kind} answers again`);
+      if (downUntil.delete(this.store.id)) log.info({ msg: `limits: ${this.store.kind} answers again`, store: this.store.kind });
       return result;
     } catch (err) {
       if (!(err instanceof Outage)) throw err;
       downUntil.set(this.store.id, Date.now() + OUTAGE_PAUSE_MS);
       if (!reported.has(err.message)) {
         reported.add(err.message);
-        console.error(`limits: ${err.message}; sends and connections fail open on a local budget, visitor tokens and uploads closed`);
+        log.error({
+          msg: `limits: ${err.message}; sends and connections fail open on a local budget, visitor tokens and uploads closed`,
+          store: this.store.kind,
+        });
       }
       return this.withoutStore(rule, rate, key);
     }

@@ -5,6 +5,7 @@ import { ensureUser } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../lib/errors";
 import { KeySetUnavailable, TokenError, verifyToken, type Claims } from "../lib/jwt";
+import { log } from "../lib/log";
 import { SERVICE_ROLES, type Identity } from "../protocol";
 
 /** Only for local development (`npm start`, tests); never used by a deployed Worker. */
@@ -28,7 +29,7 @@ export async function identify(env: Bindings, token: string | undefined): Promis
   const keySet = jwksUrl(env);
   if (state.secret === null && keySet === null) {
     const reason = "neither JWT_SECRET nor JWKS_URL is set: every token is refused (wrangler secret put JWT_SECRET)";
-    console.error(reason);
+    log.error({ msg: reason });
     throw new ApiError("unauthorized", reason);
   }
   try {
@@ -38,7 +39,7 @@ export async function identify(env: Bindings, token: string | undefined): Promis
     if (err instanceof TokenError) throw new ApiError("unauthorized", err.message);
     if (err instanceof KeySetUnavailable) {
       // The reason, never the token.
-      console.error(err.message);
+      log.error({ msg: err.message });
       throw new ApiError("unavailable", "the identity provider's keys cannot be fetched right now; try again shortly", { "retry-after": "5" });
     }
     throw err;

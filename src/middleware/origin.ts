@@ -2,8 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { readConfig } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-
-const LOCALHOST = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+import { originPolicy } from "../lib/origins";
 
 /**
  * Refuses browsers from foreign sites. A request without `Origin` is not from a browser page
@@ -12,15 +11,8 @@ const LOCALHOST = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 export const allowedOrigin = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     const origin = c.req.header("origin");
-    if (origin !== undefined) {
-      const config = readConfig(c.env);
-      const self = new URL(c.req.url).origin;
-      const ok =
-        origin === self ||
-        config.allowedOrigins.includes(origin) ||
-        config.allowedOrigins.includes("*") ||
-        (config.devMode && LOCALHOST.test(origin));
-      if (!ok) throw new ApiError("forbidden", `origin ${origin} is not allowed`);
+    if (origin !== undefined && origin !== new URL(c.req.url).origin && !originPolicy(readConfig(c.env)).allows(origin)) {
+      throw new ApiError("forbidden", `origin ${origin} is not allowed`);
     }
     await next();
   });

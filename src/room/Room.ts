@@ -8,6 +8,8 @@ import { readConfig } from "../config";
 import type { NewRoom } from "../db/rooms";
 import type { Role } from "../db/schema";
 import type { Bindings } from "../env";
+import { log, type LogContext } from "../lib/log";
+import type { RoomRpc } from "../lib/room-rpc";
 import {
   MAX_FRAME_BYTES,
   PING,
@@ -119,6 +121,10 @@ export class Room extends DurableObject<Bindings> {
     if (upgrade === null || request.headers.get("upgrade") !== "websocket") {
       return new Response("expected a verified websocket upgrade", { status: 426 });
     }
+    return log.with({ requestId: upgrade.requestId, roomId: upgrade.roomId, userId: upgrade.user.id }, () => this.open(upgrade));
+  }
+
+  private async open(upgrade: NonNullable<ReturnType<typeof readUpgrade>>): Promise<Response> {
     const access = this.access(upgrade.roomId, upgrade.user);
     if (!access.ok) return new Response(access.message, { status: access.code === "not_found" ? 404 : 403 });
     const roomId = upgrade.roomId;
@@ -129,7 +135,7 @@ export class Room extends DurableObject<Bindings> {
     this.p.outbox.flush();
     this.closeOldestBeyondCap(upgrade.user.id);
     const before = this.p.connections.statusOf(upgrade.user.id);
-    this.p.connections.add(server, upgrade.user);
+    this.p.connections.add(server, upgrade.user, upgrade.requestId);
     this.p.stats.changed();
     this.p.outbox.sendTo(server, {
       type: "welcome",
@@ -148,6 +154,11 @@ export class Room extends DurableObject<Bindings> {
     const user = this.p.connections.get(ws);
     const roomId = this.roomId;
     if (!user || roomId === null) return ws.close(1011, "unknown connection");
+    // What this frame causes is logged with the socket's upgrade request id.
+    return log.with({ requestId: user.requestId, roomId, userId: user.id }, () => this.onMessage(ws, roomId, user, data));
+  }
+
+  private async onMessage(ws: WebSocket, roomId: string, user: Identity, data: string | ArrayBuffer): Promise<void> {
     if (frameBytes(data) > MAX_FRAME_BYTES) return ws.close(1009, "frame larger than 64 KiB");
     if (typeof data !== "string") {
       return this.p.outbox.sendTo(ws, { type: "error", code: "bad_request", message: "frames must be text (JSON)" });
@@ -163,6 +174,7 @@ export class Room extends DurableObject<Bindings> {
     if (role === null) {
       this.p.outbox.sendTo(ws, { type: "error", code: "forbidden", message: "you are not a member of this room" });
       this.p.outbox.flush();
+      log.info({ msg: "socket closed: not a member" });
       ws.close(1008, "not a member");
       return this.leave(ws);
     }
@@ -172,6 +184,10 @@ export class Room extends DurableObject<Bindings> {
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.leave(ws);
+    // The client closed first: echo its close frame. Hibernatable sockets get no automatic reply
+    // at any compatibility date (web_socket_auto_reply_to_close covers only sockets accepted with
+    // accept()), and this echo is also what lets the runtime end the connection at once. After a
+    // close the room started the socket is already closed and this does nothing (see evict()).
     try {
       ws.close(code === 1005 ? 1000 : code, reason);
     } catch {
@@ -184,10 +200,19 @@ export class Room extends DurableObject<Bindings> {
   }
 
   async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    await this.p.flusher.onAlarm(this.roomId, info?.retryCount ?? 0);
+    await log.with({ roomId: this.roomId ?? undefined }, () => this.p.flusher.onAlarm(this.roomId, info?.retryCount ?? 0));
   }
 
   // ---- RPC from the Worker ----------------------------------------------------------------
+
+  /** Any RPC below, with the caller's log context (`roomStub` in src/lib/room-rpc.ts calls this). */
+  inContext<K extends RoomRpc>(context: LogContext, method: K, args: Parameters<Room[K]>): ReturnType<Room[K]> {
+    const call = this[method] as (...a: Parameters<Room[K]>) => ReturnType<Room[K]>;
+    // The calls name their room first (create: the new room, with its id).
+    const first = args[0] as unknown;
+    const roomId = typeof first === "string" ? first : ((first as { id?: string } | undefined)?.id ?? this.roomId ?? undefined);
+    return log.with({ ...context, roomId }, () => call.apply(this, args));
+  }
 
   /** Whether the user may use this room, and as what. */
   access(roomId: string, user: Identity): RoomResult<{ role: Role }> {
@@ -385,6 +410,7 @@ export class Room extends DurableObject<Bindings> {
         return false;
       case "close":
         this.p.outbox.flush();
+        log.warn({ msg: "socket closed: frame budget exceeded" });
         ws.close(1008, "frame budget exceeded");
         this.leave(ws);
         return false;
@@ -396,6 +422,7 @@ export class Room extends DurableObject<Bindings> {
     const { connections } = this.p;
     while (connections.socketsOf(userId).length >= this.p.config.maxSocketsPerRoom) {
       const oldest = connections.oldestOf(userId)!;
+      log.info({ msg: "socket closed: over the socket cap", closedRequestId: connections.get(oldest)?.requestId });
       try {
         oldest.close(4008, `more than ${this.p.config.maxSocketsPerRoom} sockets in this room: closing the oldest`);
       } catch {
@@ -430,8 +457,25 @@ export class Room extends DurableObject<Bindings> {
     }
   }
 
+  /**
+   * Closes a removed member's sockets with 1008. The close frame leaves at once. Chromium fires
+   * `close` about 2 s later (it ends the connection itself); a client that waits for the server to
+   * end the TCP connection, as Node's `ws` does, waits until the room leaves memory: 10 s after
+   * its last event, longer while it stays busy. The same holds for every close the room starts.
+   *
+   * Why: with the Hibernation API, workerd ends the connection when it releases the room's end of
+   * the socket, and it releases it at once only when the room's close frame goes out after the
+   * client's (a close the client started, echoed in webSocketClose). After a close the room
+   * started, the client's answer reaches webSocketClose but nothing releases the socket until
+   * the object is evicted, and no call is left to the room (close() again is ignored, send()
+   * throws). Neither web_socket_auto_reply_to_close nor a later compatibility date changes this
+   * (tried with workerd 1.20260426 and 1.20261023, compatibility date 2026-10-01): the flag only
+   * covers sockets accepted with accept(). test/node/close.test.ts pins what clients see.
+   */
   private evict(userId: string): void {
-    for (const ws of this.p.connections.socketsOf(userId)) {
+    const sockets = this.p.connections.socketsOf(userId);
+    if (sockets.length > 0) log.info({ msg: "removed member's sockets closed", removedUserId: userId, sockets: sockets.length });
+    for (const ws of sockets) {
       try {
         ws.close(1008, "removed from the room");
       } catch {

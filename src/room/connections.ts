@@ -9,6 +9,8 @@ export interface Attachment extends Identity {
   status: "online" | "away";
   /** When the socket joined (epoch ms): the oldest goes first when a user opens too many. */
   since?: number;
+  /** The id of the upgrade request, on what the room logs about this socket. */
+  requestId?: string;
 }
 
 export class Connections {
@@ -36,8 +38,8 @@ export class Connections {
     return this.bySocket.get(ws);
   }
 
-  add(ws: WebSocket, identity: Identity): Attachment {
-    const att: Attachment = { ...identity, status: "online", since: Date.now() };
+  add(ws: WebSocket, identity: Identity, requestId?: string): Attachment {
+    const att: Attachment = { ...identity, status: "online", since: Date.now(), ...(requestId ? { requestId } : {}) };
     this.ctx.acceptWebSocket(ws, [`user:${identity.id}`]);
     ws.serializeAttachment(att);
     this.bySocket.set(ws, att);

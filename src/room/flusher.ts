@@ -3,6 +3,7 @@
  * so the next attempt writes the same rows again (upserts make that harmless). Failures are
  * retried by the platform first; once its retries are spent, the room schedules its own.
  */
+import { log } from "../lib/log";
 import type { Archive } from "./archive";
 import type { ReadPositions } from "./reads";
 import type { MessageStore } from "./store";
@@ -108,7 +109,7 @@ export class Flusher {
         await this.archive.writeReads(roomId, reads);
         this.reads.markFlushed(reads);
       } catch (err) {
-        console.error(`room ${roomId}: writing read positions failed; the next flush carries them`, err);
+        log.error({ msg: "writing read positions failed; the next flush carries them", roomId, error: err });
         this.schedule();
       }
     })();
@@ -130,7 +131,7 @@ export class Flusher {
         this.scheduled = true; // the platform's retry is pending; sends must not move it
         throw err;
       }
-      console.error(`room ${roomId}: flush failed after platform retries, retrying in ${SELF_RETRY_MS} ms`, err);
+      log.error({ msg: `flush failed after platform retries, retrying in ${SELF_RETRY_MS} ms`, roomId, retryCount, error: err });
       this.schedule(SELF_RETRY_MS);
       return;
     }

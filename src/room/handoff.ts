@@ -6,9 +6,12 @@ import type { Identity } from "../protocol";
 
 const USER = "x-chat-user";
 const ROOM = "x-chat-room";
+/** The upgrade's request id, for what the room logs about this socket (src/lib/log.ts). */
+const REQUEST_ID = "x-request-id";
 
-export function upgradeRequest(original: Request, roomId: string, user: Identity): Request {
+export function upgradeRequest(original: Request, roomId: string, user: Identity, requestId?: string): Request {
   const headers = new Headers({ upgrade: "websocket", [USER]: JSON.stringify(user), [ROOM]: roomId });
+  if (requestId) headers.set(REQUEST_ID, requestId);
   for (const name of ["sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol", "sec-websocket-extensions"]) {
     const value = original.headers.get(name);
     if (value !== null) headers.set(name, value);
@@ -16,9 +19,10 @@ export function upgradeRequest(original: Request, roomId: string, user: Identity
   return new Request(original.url, { headers });
 }
 
-export function readUpgrade(request: Request): { roomId: string; user: Identity } | null {
+export function readUpgrade(request: Request): { roomId: string; user: Identity; requestId?: string } | null {
   const user = request.headers.get(USER);
   const roomId = request.headers.get(ROOM);
   if (user === null || roomId === null) return null;
-  return { roomId, user: JSON.parse(user) as Identity };
+  const requestId = request.headers.get(REQUEST_ID) ?? undefined;
+  return { roomId, user: JSON.parse(user) as Identity, ...(requestId ? { requestId } : {}) };
 }

@@ -10,6 +10,7 @@
  * delta, or a report fails, the next one carries the full list again.
  */
 import type { RoomReport } from "../admin/stats";
+import { log } from "../lib/log";
 
 /** At most one report per this many ms. */
 export const REPORT_GAP_MS = 5_000;
@@ -77,7 +78,7 @@ export class StatsReporter {
           if (resync) this.forget();
         },
         (err: unknown) => {
-          console.error(`room ${roomId}: stats report failed; the next one carries everything`, err);
+          log.error({ msg: "stats report failed; the next one carries everything", roomId, err });
           this.forget();
         },
       );

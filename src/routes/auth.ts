@@ -7,6 +7,7 @@ import { ensureUser } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../lib/errors";
 import { signToken, type Claims } from "../lib/jwt";
+import { log } from "../lib/log";
 import { userId } from "../lib/params";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
@@ -60,25 +61,44 @@ auth.post("/ticket", requireUser(), rateLimit({ rule: "tickets", key: (c) => c.v
   return c.json({ ticket, expiresAt: new Date(expiresAt).toISOString() });
 });
 
-/** An anonymous website visitor: a short-lived token and a private room with the staff. */
+/**
+ * A Worker that cannot sign refuses as every token route does without a secret (401, and why, in
+ * its log and /api/health), before anything is counted or written.
+ */
+const canSign = createMiddleware<AppEnv>(async (c, next) => {
+  const state = signingSecret(c.env);
+  if (state.secret === null) {
+    log.error({ msg: state.reason });
+    throw new ApiError("unauthorized", state.reason);
+  }
+  await next();
+});
+
+/**
+ * An anonymous website visitor: a short-lived token and a private room with the staff. What can
+ * fail is checked first (input, secret, budget), then the token is signed, and only then are
+ * the user and the room written: a refusal leaves no user, no room and no spent budget behind.
+ */
 auth.post(
   "/visitor",
   zValidator("json", visitorLogin),
+  canSign,
   rateLimit({ rule: "visitorTokens", key: (c) => c.req.header("cf-connecting-ip") ?? "unknown" }),
   async (c) => {
   const user: Identity = { id: `v-${crypto.randomUUID()}`, name: c.req.valid("json").name, kind: "visitor" };
-  await ensureUser(c.env.DB, user);
   const roomId = `visitor-${crypto.randomUUID()}`;
   // The visitor is the room's only member: staff reach every visitor room by their role
   // (src/room/membership.ts), including staff who join after the room was made.
+  const ttl = Number.parseInt(c.env.VISITOR_TOKEN_TTL_S, 10) || 7200;
+  const token = await issue(c.env, claimsFor(user, ttl));
+  await ensureUser(c.env.DB, user);
   unwrap(
     await roomStub(c.env, roomId).create(
       { id: roomId, kind: "visitor", title: `Visitor: ${user.name}`, createdBy: user.id, createdAt: new Date().toISOString() },
       [{ id: user.id, name: user.name, role: "member" }],
     ),
   );
-  const ttl = Number.parseInt(c.env.VISITOR_TOKEN_TTL_S, 10) || 7200;
-  return c.json({ token: await issue(c.env, claimsFor(user, ttl)), user, roomId });
+  return c.json({ token, user, roomId });
   },
 );
 

@@ -6,6 +6,7 @@ import { rateLimit } from "../limits/http";
 import { allowedOrigin } from "../middleware/origin";
 import { validRoomId } from "../middleware/room-id";
 import { upgradeRequest } from "../room/handoff";
+import { log } from "../lib/log";
 import { roomStub, unwrap } from "../lib/room-rpc";
 
 /** WebSocket upgrades, on the PartySocket path convention: /parties/:party/:room. */
@@ -29,7 +30,7 @@ parties.get(
     const stub = roomStub(c.env, roomId);
     // Refused here with 403/404 before any socket exists; the room checks again on upgrade.
     unwrap(await stub.access(roomId, c.var.user));
-    return stub.fetch(upgradeRequest(c.req.raw, roomId, c.var.user));
+    return stub.fetch(upgradeRequest(c.req.raw, roomId, c.var.user, log.context().requestId));
   },
 );
 

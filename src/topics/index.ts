@@ -7,6 +7,7 @@
  */
 import type { Config } from "../config";
 import type { Bindings } from "../env";
+import { log } from "../lib/log";
 import { redisFrom } from "../limits/redis";
 import type { ServerFrame, Topic } from "../protocol";
 import { RedisTopicStore } from "./redis";
@@ -179,7 +180,7 @@ export class RoomTopics {
   private failed(err: unknown): void {
     if (this.failing) return;
     this.failing = true;
-    console.error("topics: the topic store failed; topics stay as they were until it answers again", err);
+    log.error({ msg: "topics: the topic store failed; topics stay as they were until it answers again", error: err });
   }
 }
 
