@@ -16,7 +16,8 @@ const LOCAL_KEYS = 10_000;
 
 // Per isolate, shared by every Limits in it: an outage seen by one request spares the next.
 const downUntil = new Map<string, number>();
-const localCounts = new Map<string, Counts>();
+/** Counts per rule and key, with the window size they were counted in (rules differ). */
+const localCounts = new Map<string, { counts: Counts; windowMs: number }>();
 const reported = new Set<string>();
 
 export class Limits {
@@ -69,9 +70,10 @@ export class Limits {
 /** The same sliding window, in this isolate's memory. */
 export function localHit(key: string, rate: Rate, now: number): LimitResult {
   if (localCounts.size >= LOCAL_KEYS) {
-    for (const [k, c] of localCounts) if (c.window < Math.floor(now / rate.windowMs) - 1) localCounts.delete(k);
+    // Forget windows that have passed, each measured in its own rule's window size.
+    for (const [k, e] of localCounts) if (e.counts.window < Math.floor(now / e.windowMs) - 1) localCounts.delete(k);
   }
-  const counts = advance(localCounts.get(key), rate, now);
-  localCounts.set(key, counts);
+  const counts = advance(localCounts.get(key)?.counts, rate, now);
+  localCounts.set(key, { counts, windowMs: rate.windowMs });
   return hit(counts, rate, now);
 }
