@@ -8,10 +8,10 @@ import { describe, expect, it } from "vitest";
 import { eraserStub, type Eraser } from "../src/admin/erasure";
 import { objectKey } from "../src/attachments/store";
 import type { Bindings } from "../src/env";
-import type { AttachmentRef, Message } from "../src/protocol";
+import type { Message } from "../src/protocol";
 import type { Room } from "../src/room/Room";
 import { asAdmin, eventually, tokenWithRoles } from "./admin-helpers";
-import { api, call, connect, createGroup, expectError, flush, partsOf, people, postAs, roomStubOf, tokenFor, type RoomView } from "./helpers";
+import { api, call, connect, createGroup, expectError, flush, partsOf, people, postAs, roomStubOf, type RoomView, uploadAs } from "./helpers";
 
 type Status = { userId: string; status: "running" | "done"; runs: number; failures: number; lastError: string | null; progress: { rooms: number; roomsDone: number } };
 
@@ -33,17 +33,6 @@ async function history(roomId: string, user: string): Promise<Message[]> {
   const res = await call("GET", `/api/rooms/${roomId}/messages?limit=100`, user);
   expect(res.status).toBe(200);
   return ((await res.json()) as { messages: Message[] }).messages;
-}
-
-async function upload(roomId: string, user: string, text: string): Promise<AttachmentRef> {
-  const res = await api(`/api/rooms/${roomId}/attachments?name=notes.txt`, {
-    method: "POST",
-    token: await tokenFor(user),
-    headers: { "content-type": "text/plain" },
-    body: text,
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { attachment: AttachmentRef }).attachment;
 }
 
 /** Drops every row the room holds (they are in D1 already): from now on they are read from D1. */
@@ -105,7 +94,7 @@ describe("erasing a user", () => {
     // Room 1: a is its only admin. Their first message (with a file) is quoted by b and only in D1;
     // their second is held by the room.
     const r1 = await createGroup(a!, [b!, c!]);
-    const file = await upload(r1.id, a!, "alpha file contents");
+    const file = await uploadAs(r1.id, a!, "alpha file contents");
     const first = await call("POST", `/api/rooms/${r1.id}/messages`, a!, { clientId: "e-1", text: "alphasecret one", attachments: [file.id] });
     expect(first.status).toBe(201);
     const firstMessage = ((await first.json()) as { message: Message }).message;
@@ -114,7 +103,7 @@ describe("erasing a user", () => {
     const second = await postAs(r1.id, a!, "alphasecret two");
     await postAs(r1.id, b!, "newer from b");
     // An upload a never sent goes too.
-    const unsent = await upload(r1.id, a!, "never sent");
+    const unsent = await uploadAs(r1.id, a!, "never sent");
     // Room 2: a's message is the last one, in D1 and held.
     const r2 = await createGroup(b!, [a!]);
     await postAs(r2.id, b!, "hello a");

@@ -1,19 +1,9 @@
-/**
- * Tokens with service roles, for the administration tests. Signed with jose directly (HS256, the
- * dev secret), so they do not depend on how src/lib/jwt.ts signs: the identity work owns that.
- */
-import { SignJWT } from "jose";
-import { DEV_JWT_SECRET } from "../src/middleware/auth";
-import { api } from "./helpers";
+/** Helpers for the administration tests: tokens with service roles, admin calls, polling. */
+import type { ServiceRole } from "../src/protocol";
+import { api, tokenFor } from "./helpers";
 
-export async function tokenWithRoles(userId: string, roles: string[], kind: "member" | "visitor" = "member") {
-  return new SignJWT({ name: userId, kind, roles })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(userId)
-    .setIssuedAt()
-    .setExpirationTime("1h")
-    .sign(new TextEncoder().encode(DEV_JWT_SECRET));
-}
+export const tokenWithRoles = (userId: string, roles: ServiceRole[], kind: "member" | "visitor" = "member") =>
+  tokenFor(userId, userId, kind, roles);
 
 /** A REST call as a user with the `admin` role. */
 export async function asAdmin(method: string, path: string, json?: unknown, userId = "ops-admin") {

@@ -2,7 +2,7 @@ import { SELF, env, runDurableObjectAlarm } from "cloudflare:test";
 import { expect } from "vitest";
 import { signToken } from "../src/lib/jwt";
 import { DEV_JWT_SECRET } from "../src/middleware/auth";
-import { unwrapFrame, type Message, type ServerFrame, type ServiceRole } from "../src/protocol";
+import { unwrapFrame, type AttachmentRef, type Message, type ServerFrame, type ServiceRole } from "../src/protocol";
 import type { RoomParts } from "../src/room/parts";
 import type { Room } from "../src/room/Room";
 
@@ -205,4 +205,16 @@ export async function postAs(roomId: string, user: string, text: string, extra: 
   const res = await call("POST", `/api/rooms/${roomId}/messages`, user, { clientId: crypto.randomUUID(), text, ...extra });
   expect(res.status).toBe(201);
   return ((await res.json()) as { message: Message }).message;
+}
+
+/** Uploads `text` as a plain-text file to a room as `user` and returns it (201 expected). */
+export async function uploadAs(roomId: string, user: string, text = `file of ${user}`, name = "notes.txt"): Promise<AttachmentRef> {
+  const res = await api(`/api/rooms/${roomId}/attachments?name=${encodeURIComponent(name)}`, {
+    method: "POST",
+    token: await tokenFor(user),
+    headers: { "content-type": "text/plain" },
+    body: text,
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { attachment: AttachmentRef }).attachment;
 }

@@ -3,18 +3,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { objectKey } from "../src/attachments/store";
 import { MAX_ATTACHMENTS_PER_MESSAGE, type AttachmentRef, type Message } from "../src/protocol";
-import { api, call, connect, createGroup, expectError, people, tokenFor } from "./helpers";
-
-async function upload(roomId: string, user: string, text = `file of ${user}`): Promise<AttachmentRef> {
-  const res = await api(`/api/rooms/${roomId}/attachments?name=notes.txt`, {
-    method: "POST",
-    token: await tokenFor(user),
-    headers: { "content-type": "text/plain" },
-    body: text,
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { attachment: AttachmentRef }).attachment;
-}
+import { api, call, connect, createGroup, expectError, people, tokenFor, uploadAs } from "./helpers";
 
 async function fetchFile(url: string, user: string) {
   return api(url, { token: await tokenFor(user) });
@@ -24,7 +13,7 @@ describe("a message with attachments", () => {
   it("carries its uploads to every socket and into history, and members can fetch them", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const files = [await upload(room.id, a!, "first"), await upload(room.id, a!, "second")];
+    const files = [await uploadAs(room.id, a!, "first"), await uploadAs(room.id, a!, "second")];
     const bob = await connect(room.id, b!);
     const res = await call("POST", `/api/rooms/${room.id}/messages`, a!, { clientId: "f-1", text: "two files", attachments: files.map((f) => f.id) });
     expect(res.status).toBe(201);
@@ -41,7 +30,7 @@ describe("a message with attachments", () => {
   it("may have no text, and a resend with the same clientId claims the same files again", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const file = await upload(room.id, a!);
+    const file = await uploadAs(room.id, a!);
     const body = { clientId: "f-2", text: "  ", attachments: [file.id] };
     const first = await call("POST", `/api/rooms/${room.id}/messages`, a!, body);
     expect(first.status).toBe(201);
@@ -57,9 +46,9 @@ describe("a message with attachments", () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
     const other = await createGroup(a!, [b!]);
-    const bobs = await upload(room.id, b!);
-    const elsewhere = await upload(other.id, a!);
-    const mine = await upload(room.id, a!);
+    const bobs = await uploadAs(room.id, b!);
+    const elsewhere = await uploadAs(other.id, a!);
+    const mine = await uploadAs(room.id, a!);
     for (const ids of [[bobs.id], [elsewhere.id], [mine.id, "no-such-upload"]]) {
       await expectError(await call("POST", `/api/rooms/${room.id}/messages`, a!, { clientId: crypto.randomUUID(), text: "x", attachments: ids }), 400, "bad_request");
     }
@@ -75,7 +64,7 @@ describe("a message with attachments", () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
     const files: AttachmentRef[] = [];
-    for (let i = 0; i <= MAX_ATTACHMENTS_PER_MESSAGE; i++) files.push(await upload(room.id, a!, `file ${i}`));
+    for (let i = 0; i <= MAX_ATTACHMENTS_PER_MESSAGE; i++) files.push(await uploadAs(room.id, a!, `file ${i}`));
     const over = files.map((f) => f.id);
     await expectError(await call("POST", `/api/rooms/${room.id}/messages`, a!, { clientId: "over", text: "too many", attachments: over }), 400, "bad_request");
     const { socket } = await connect(room.id, a!);
@@ -89,7 +78,7 @@ describe("a message with attachments", () => {
   it("loses its files when it is deleted: the message no longer names them and their bytes are gone", async () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
-    const file = await upload(room.id, a!, "private scan");
+    const file = await uploadAs(room.id, a!, "private scan");
     const res = await call("POST", `/api/rooms/${room.id}/messages`, a!, { clientId: "d-1", text: "scan", attachments: [file.id] });
     const { message } = (await res.json()) as { message: Message };
     expect((await fetchFile(file.url, b!)).status).toBe(200);

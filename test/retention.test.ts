@@ -18,7 +18,7 @@ import worker from "../src/index";
 import type { AttachmentRef, Message } from "../src/protocol";
 import type { Room } from "../src/room/Room";
 import { asAdmin, eventually } from "./admin-helpers";
-import { api, call, connect, createGroup, expectError, flush, partsOf, people, postAs, roomStubOf, tokenFor } from "./helpers";
+import { call, connect, createGroup, expectError, flush, partsOf, people, postAs, roomStubOf, uploadAs } from "./helpers";
 
 const DAY = 24 * 3600_000;
 
@@ -85,13 +85,7 @@ describe("retention", () => {
     const [a, b] = await people("a", "b");
     const room = await createGroup(a!, [b!]);
     // A file on an old message, claimed as a send claims it.
-    const up = await api(`/api/rooms/${room.id}/attachments?name=old.txt`, {
-      method: "POST",
-      token: await tokenFor(a!),
-      headers: { "content-type": "text/plain" },
-      body: "old file",
-    });
-    const file = ((await up.json()) as { attachment: AttachmentRef }).attachment;
+    const file = await uploadAs(room.id, a!, "old file", "old.txt");
     await env.DB.prepare("UPDATE attachments SET client_id = 'old-send', claimed_at = ? WHERE id = ?").bind(new Date().toISOString(), file.id).run();
     // Seqs 1-6 are 40 days old, 7-9 new (9 replies to 5).
     const old = await insertAt(
