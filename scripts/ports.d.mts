@@ -1,0 +1,2 @@
+export function freePort(): Promise<number>;
+export function canListen(port: number): Promise<boolean>;
