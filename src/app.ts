@@ -14,6 +14,8 @@ import parties from "./routes/parties";
 import rooms from "./routes/rooms";
 import search from "./routes/search";
 import users from "./routes/users";
+import notifications from "./routes/notifications";
+import presence from "./routes/presence";
 
 const app = new Hono<AppEnv>();
 
@@ -25,6 +27,8 @@ app.route("/api/auth", auth);
 app.route("/api/rooms", rooms);
 app.route("/api/users", users);
 app.route("/api/search", search);
+app.route("/api/notifications", notifications);
+app.route("/api/presence", presence);
 app.route("/api/admin", admin);
 app.route("/parties", parties);
 

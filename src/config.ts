@@ -23,6 +23,8 @@ export interface Config {
   rates: Record<RateName, Rate | null>;
   /** Sockets one user may hold open in one room; one more closes their oldest. */
   maxSocketsPerRoom: number;
+  /** User sockets (devices) one user may hold open; one more closes their oldest. */
+  maxUserSockets: number;
   /** How long a limit waits for Redis before its outage policy applies. */
   redisTimeoutMs: number;
   /** Words that never count as topics, on top of the built-in English list (src/topics/stop-words.ts). */
@@ -93,6 +95,7 @@ export function readConfig(env: Bindings): Config {
       tickets: parseRate(env.RATE_TICKETS, DEFAULT_RATES.tickets),
     },
     maxSocketsPerRoom: int(env.MAX_SOCKETS_PER_ROOM, 10, 1),
+    maxUserSockets: int(env.MAX_USER_SOCKETS, 10, 1),
     redisTimeoutMs: int(env.REDIS_TIMEOUT_MS, 500, 1),
     topicStopWords: list(env.TOPIC_STOP_WORDS),
     retentionDays: int(env.RETENTION_DAYS, 0),

@@ -3,6 +3,7 @@ import app from "./app";
 import { RETENTION_CRON, startRetention } from "./admin/retention";
 import { removeUnclaimed } from "./attachments/cleanup";
 import type { Bindings } from "./env";
+import { consumeQueue } from "./queues";
 
 export { Eraser } from "./admin/erasure";
 export { Retention } from "./admin/retention";
@@ -10,6 +11,7 @@ export { Stats } from "./admin/stats";
 export { Ticket } from "./auth/Ticket";
 export { Limiter } from "./limits";
 export { Room } from "./room/Room";
+export { User } from "./user/User";
 
 export default {
   fetch: app.fetch,
@@ -18,4 +20,5 @@ export default {
     if (controller.cron === RETENTION_CRON) ctx.waitUntil(startRetention(env, controller.scheduledTime));
     else ctx.waitUntil(removeUnclaimed(env));
   },
+  queue: consumeQueue,
 } satisfies ExportedHandler<Bindings>;

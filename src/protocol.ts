@@ -143,6 +143,15 @@ export const clientFrame = schema(() =>
 );
 export type ClientFrame = z.infer<typeof clientFrame>;
 
+/** What a user socket (/parties/user/:userId) may send: its device's status, and heartbeats. */
+export const userClientFrame = schema(() =>
+  z.discriminatedUnion("type", [
+    z.strictObject({ type: z.literal("presence"), status: z.enum(["online", "away"]) }),
+    z.strictObject({ type: z.literal("ping") }),
+  ]),
+);
+export type UserClientFrame = z.infer<typeof userClientFrame>;
+
 export type TextCheck = { ok: true; text: string } | { ok: false; message: string };
 
 /** Trims and checks message text: 1..max characters (code points), well-formed, no controls. */
@@ -172,26 +181,34 @@ export function describeIssue(error: z.core.$ZodError): string {
   return path ? `${path}: ${issue.message}` : issue.message;
 }
 
-export type ParsedFrame =
-  | { ok: true; frame: ClientFrame }
+export type ParsedFrame<F = ClientFrame> =
+  | { ok: true; frame: F }
   | { ok: false; code: ErrorCode; message: string; clientId?: string };
 
-/** Parses one incoming text frame. Never throws. */
-export function parseClientFrame(data: string): ParsedFrame {
+/** Parses one incoming room socket frame. Never throws. */
+export const parseClientFrame = (data: string): ParsedFrame => parseFrame(clientFrame, data);
+
+/** Parses one incoming user socket frame. Never throws. */
+export const parseUserFrame = (data: string): ParsedFrame<UserClientFrame> => parseFrame(userClientFrame, data);
+
+function parseFrame<F>(
+  frames: z.ZodMiniDiscriminatedUnion<Array<z.ZodMiniObject<{ type: z.ZodMiniLiteral<string> }>>> & z.ZodMiniType<F>,
+  data: string,
+): ParsedFrame<F> {
   let json: unknown;
   try {
     json = JSON.parse(data);
   } catch {
     return { ok: false, code: "bad_request", message: "frame is not valid JSON" };
   }
-  const result = clientFrame.safeParse(json);
+  const result = frames.safeParse(json);
   if (result.success) return { ok: true, frame: result.data };
   const clientId =
     json && typeof json === "object" && "clientId" in json && typeof json.clientId === "string"
       ? json.clientId.slice(0, 100)
       : undefined;
   const type = json && typeof json === "object" && "type" in json ? json.type : undefined;
-  const known = clientFrame.def.options.some((o) => o.shape.type.def.values[0] === type);
+  const known = frames.def.options.some((o) => o.shape.type.def.values[0] === type);
   return {
     ok: false,
     code: "bad_request",
@@ -285,6 +302,20 @@ export interface OnlineUser extends UserRef {
   status: Exclude<PresenceStatus, "offline">;
 }
 
+export type NotificationKind = "dm" | "mention" | "reply" | "added" | "visitor" | "broadcast";
+
+/** One entry of a user's feed (GET /api/notifications, `notification` frames on the user socket). */
+export interface Notification {
+  id: string;
+  kind: NotificationKind;
+  roomId: string | null;
+  messageId: string | null;
+  title: string;
+  body: string;
+  createdAt: string;
+  readAt: string | null;
+}
+
 /** A word the room talks about, with its score: mentions halving in weight every hour. */
 export interface Topic {
   word: string;
@@ -308,6 +339,8 @@ export type ServerFrame =
   | { type: "presence"; userId: string; name: string; status: PresenceStatus }
   | { type: "read"; userId: string; seq: number }
   | { type: "topics"; topics: Topic[] }
+  | { type: "notification"; notification: Notification }
+  | { type: "unread"; roomId: string; count: number }
   | { type: "error"; code: ErrorCode; message: string; clientId?: string; retryAfter?: number }
   | { type: "batch"; frames: ServerFrame[] };
 

@@ -10,6 +10,8 @@
  * job stored its progress is done again, and erasing a user again runs every step again.
  */
 import { roomStub } from "../lib/room-rpc";
+import { deleteUserNotifications } from "../notify/feed";
+import { userStub } from "../user/User";
 import { JobObject, type JobContext, type JobStep } from "./jobs";
 
 export interface ErasureParams {
@@ -58,8 +60,19 @@ export const eraseInRooms: JobStep<ErasureParams> = {
   },
 };
 
-/** The steps of an erasure, in order. Issue 11 adds notifications and push subscriptions here. */
-export const ERASURE_STEPS: JobStep<ErasureParams>[] = [eraseInRooms];
+/** Notifications to the user, their presence row, and what their own object holds. */
+export const eraseNotifications: JobStep<ErasureParams> = {
+  name: "notifications",
+  async run({ env, params }) {
+    await deleteUserNotifications(env.DB, params.userId);
+    await env.DB.prepare("DELETE FROM presence WHERE user_id = ?").bind(params.userId).run();
+    await userStub(env, params.userId).erase(params.userId);
+    return "done";
+  },
+};
+
+/** The steps of an erasure, in order. */
+export const ERASURE_STEPS: JobStep<ErasureParams>[] = [eraseInRooms, eraseNotifications];
 
 /** Rooms where the user is a member, or has a message that is not yet a tombstone. */
 async function roomsWithUser(d1: D1Database, userId: string): Promise<string[]> {

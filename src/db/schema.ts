@@ -117,3 +117,38 @@ export const attachments = sqliteTable(
 );
 
 export type AttachmentRow = typeof attachments.$inferSelect;
+
+export const NOTIFICATION_KINDS = ["dm", "mention", "reply", "added", "visitor", "broadcast"] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+/**
+ * The in-app feed (GET /api/notifications). `id` is derived from the event and the user
+ * (src/notify/ids.ts), so a retried event inserts nothing new; `seq` orders the feed and is
+ * its page cursor.
+ */
+export const notifications = sqliteTable(
+  "notifications",
+  {
+    seq: integer().primaryKey({ autoIncrement: true }),
+    id: text().notNull(),
+    userId: text("user_id").notNull(),
+    kind: text({ enum: NOTIFICATION_KINDS }).notNull(),
+    roomId: text("room_id"),
+    messageId: text("message_id"),
+    title: text().notNull(),
+    body: text().notNull(),
+    createdAt: text("created_at").notNull(),
+    readAt: text("read_at"),
+  },
+  (t) => [uniqueIndex("notifications_id").on(t.id), index("notifications_user").on(t.userId, t.seq)],
+);
+
+/**
+ * Global presence, written by each user's object when it changes (src/user/), so
+ * GET /api/presence answers up to 100 users in one query.
+ */
+export const presence = sqliteTable("presence", {
+  userId: text("user_id").primaryKey(),
+  status: text({ enum: ["online", "away", "offline"] }).notNull(),
+  lastSeen: text("last_seen"),
+});

@@ -49,6 +49,9 @@ import { MessageWriter } from "./writer";
 import { statsStub, type RoomReport } from "../admin/stats";
 import { StatsReporter } from "./stats";
 import { RoomErasure } from "./erasure";
+import { RoomEvents } from "./events";
+import { UnreadReports } from "./unread";
+import { userStub } from "../user/User";
 
 export type { RoomResult } from "./parts";
 
@@ -103,7 +106,16 @@ export class Room extends DurableObject<Bindings> {
         },
         (report) => statsStub(env).report(report),
       ),
+      // Set just below: both need the other parts.
+      events: null as unknown as RoomEvents,
+      unread: new UnreadReports(ctx, env, store, reads),
     };
+    this.p.events = new RoomEvents(this.p);
+    this.p.flusher.then({
+      pending: () => this.p.events.pending(),
+      run: (roomId) => this.p.events.dispatch(roomId),
+      keepAbove: () => this.p.events.throughSeq,
+    });
     this.chat = new Chat(this.p);
     this.roster = new Roster(this.p, (userId) => this.evict(userId));
     this.settings = new Settings(this.p);
@@ -145,7 +157,10 @@ export class Room extends DurableObject<Bindings> {
       online: this.p.connections.online(),
       recent,
     });
-    if (before !== "online") this.broadcastPresence(upgrade.user, "online", (ws) => ws === server);
+    if (before !== "online") {
+      this.broadcastPresence(upgrade.user, "online", (ws) => ws === server);
+      this.reportPresence(roomId, upgrade.user.id, "online");
+    }
     await this.delivered(roomId, upgrade.user.id, this.p.store.lastSeq);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -327,6 +342,12 @@ export class Room extends DurableObject<Bindings> {
     return { firstSeq: this.p.store.firstSeq };
   }
 
+  /** A user's object starts (on) or stops the reports of their unread count here. */
+  async watchUnread(roomId: string, userId: string, on: boolean): Promise<void> {
+    this.bind(roomId);
+    this.p.unread.watch(userId, on);
+  }
+
   /** For the Stats object's check of a room it has not heard from for a while (null: never used). */
   statsSnapshot(): RoomReport | null {
     return this.p.stats.snapshot();
@@ -377,7 +398,10 @@ export class Room extends DurableObject<Bindings> {
       case "presence": {
         const before = this.p.connections.statusOf(user.id);
         this.p.connections.setStatus(user.id, frame.status);
-        if (before !== frame.status) this.broadcastPresence(user, frame.status);
+        if (before !== frame.status) {
+          this.broadcastPresence(user, frame.status);
+          this.reportPresence(roomId, user.id, frame.status);
+        }
         return;
       }
       case "ping":
@@ -494,7 +518,19 @@ export class Room extends DurableObject<Bindings> {
     this.p.stats.changed();
     const status = connections.statusOf(user.id);
     if (status === "offline" && typing.stop(user.id)) this.broadcastTyping(user.id, false, user.name);
-    if (status !== before) this.broadcastPresence(user, status);
+    if (status !== before) {
+      this.broadcastPresence(user, status);
+      if (this.roomId !== null) this.reportPresence(this.roomId, user.id, status);
+    }
+  }
+
+  /** The user's status here changed: their object combines it into their global presence. */
+  private reportPresence(roomId: string, userId: string, status: PresenceStatus): void {
+    this.ctx.waitUntil(
+      userStub(this.env, userId)
+        .roomPresence(userId, roomId, status)
+        .catch((error: unknown) => log.warn({ msg: "presence report failed", userId, error })),
+    );
   }
 
   private broadcastTyping(userId: string, on: boolean, name?: string): void {

@@ -14,6 +14,8 @@ import { normaliseText } from "./guards";
 import { react } from "./reactions";
 import { canDeleteMessage, canEditMessage } from "./rules";
 import type { MessageChange } from "./store";
+import { eventId } from "./events";
+import { eventMessage } from "../notify/events";
 
 type Decide = (current: Message) => RoomResult<MessageChange | null>;
 
@@ -87,6 +89,7 @@ export class Chat {
       message.status = this.p.receipts.status(message.seq, peer);
     }
     this.p.outbox.broadcast({ type: "message", message });
+    this.p.unread.messaged(roomId, user.id);
     this.p.topics.noted(roomId, message.text);
     this.p.stats.messaged(message.createdAt);
     return ok({ message, created: true, limit });
@@ -141,6 +144,7 @@ export class Chat {
     if (upTo > 0 && this.p.reads.advance(user.id, upTo)) {
       await this.p.flusher.pushReads(roomId);
       this.p.outbox.broadcast({ type: "read", userId: user.id, seq: upTo });
+      this.p.unread.read(roomId, user.id);
     }
     return this.p.reads.get(user.id);
   }
@@ -162,7 +166,15 @@ export class Chat {
     const decision = decide(toMessage(roomId, row));
     if (!decision.ok) return decision;
     if (decision.value !== null) {
-      this.p.store.update(row.seq, decision.value);
+      const change = decision.value;
+      const seq = row.seq;
+      // The change and its event commit together (src/room/events.ts).
+      this.p.ctx.storage.transactionSync(() => {
+        this.p.store.update(seq, change);
+        const changed = toMessage(roomId, this.p.store.byId(id)!);
+        const type = change.deletedAt ? "message.deleted" : "message.updated";
+        this.p.events.record(roomId, { id: eventId(roomId, type, `${seq}_${crypto.randomUUID()}`), type, data: eventMessage(changed) });
+      });
       this.p.flusher.schedule();
     }
     const message = await this.p.history.byId(roomId, id);

@@ -20,6 +20,14 @@ export interface FlusherOptions {
   retainLocal: number;
 }
 
+/** Work the alarm does after the flush (the event outbox): retried with it when it throws. */
+export interface AfterFlush {
+  pending(): boolean;
+  run(roomId: string): Promise<void>;
+  /** Rows above this seq must stay in the room until `run` has handled them. */
+  keepAbove(): number;
+}
+
 export class Flusher {
   /** Whether an alarm is set; kept in memory so sends do not read storage to find out. */
   private scheduled = false;
@@ -29,6 +37,7 @@ export class Flusher {
   private lastReadPushAt = 0;
   /** Flush writes to D1 under way (an alarm's, an erasure's). */
   private readonly writes = new Set<Promise<unknown>>();
+  private after: AfterFlush | null = null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -37,6 +46,11 @@ export class Flusher {
     private readonly reads: ReadPositions,
     private readonly options: FlusherOptions,
   ) {}
+
+  /** Sets the work each alarm does after its flush. */
+  then(after: AfterFlush): void {
+    this.after = after;
+  }
 
   /** Called once on start: make sure rows left dirty by an earlier life get flushed. */
   async init(): Promise<void> {
@@ -52,7 +66,7 @@ export class Flusher {
   }
 
   private pending(): boolean {
-    return this.store.hasDirty() || this.reads.dirty().length > 0;
+    return this.store.hasDirty() || this.reads.dirty().length > 0 || this.after?.pending() === true;
   }
 
   /** Writes one batch of messages, with every pending read position. Returns the message count. */
@@ -125,7 +139,8 @@ export class Flusher {
     if (roomId === null) return;
     try {
       await this.flushOnce(roomId);
-      this.store.prune(this.options.retainLocal);
+      await this.after?.run(roomId);
+      this.store.prune(this.options.retainLocal, Date.now(), this.after?.keepAbove());
     } catch (err) {
       if (retryCount < PLATFORM_RETRIES) {
         this.scheduled = true; // the platform's retry is pending; sends must not move it

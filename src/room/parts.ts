@@ -14,6 +14,8 @@ import type { Outbox } from "./outbox";
 import type { ReadPositions } from "./reads";
 import type { StatsReporter } from "./stats";
 import type { Receipts } from "./receipts";
+import type { RoomEvents } from "./events";
+import type { UnreadReports } from "./unread";
 import type { MessageStore } from "./store";
 import type { Typing } from "./typing";
 import type { MessageWriter } from "./writer";
@@ -40,6 +42,10 @@ export interface RoomParts {
   topics: RoomTopics;
   /** Counters for the admin stats (src/admin/stats.ts). */
   stats: StatsReporter;
+  /** The outbox of events for webhooks and notifications (src/room/events.ts). */
+  events: RoomEvents;
+  /** Unread counts for members with a device connected. */
+  unread: UnreadReports;
 }
 
 /** Uploaded files as the room uses them (`src/attachments/` keeps them). */

@@ -9,6 +9,7 @@ import type { Identity } from "../protocol";
 import type { Member } from "./membership";
 import { fail, ok, type RoomParts, type RoomResult } from "./parts";
 import { canAddMembers, canChangeRoles, canRemove } from "./rules";
+import { eventId } from "./events";
 
 export class Roster {
   constructor(
@@ -22,10 +23,24 @@ export class Roster {
     return this.exclusive(async () => {
       if (this.p.membership.info) return ok({ created: false });
       await insertRoom(this.p.env.DB, room, roster);
-      this.p.membership.initialize(
-        { kind: room.kind, title: room.title, createdBy: room.createdBy, createdAt: room.createdAt },
-        roster,
-      );
+      this.p.ctx.storage.transactionSync(() => {
+        this.p.membership.initialize(
+          { kind: room.kind, title: room.title, createdBy: room.createdBy, createdAt: room.createdAt },
+          roster,
+        );
+        // Everyone a new group starts with, but its creator, was added to it.
+        if (room.kind !== "group") return;
+        const creator = roster.find((m) => m.id === room.createdBy)?.name ?? room.createdBy ?? "someone";
+        for (const m of roster) {
+          if (m.id === room.createdBy) continue;
+          this.p.events.record(
+            room.id,
+            { id: eventId(room.id, "member.added", m.id), type: "member.added", data: { roomId: room.id, userId: m.id, role: m.role, by: room.createdBy } },
+            [{ userId: m.id, kind: "added", title: `You were added to ${room.title ?? "a group"}`, body: `${creator} added you` }],
+          );
+        }
+      });
+      if (room.kind === "group") this.p.flusher.schedule();
       return ok({ created: true });
     });
   }
@@ -38,7 +53,16 @@ export class Roster {
       }
       if (target.kind !== "member") return fail("bad_request", "visitors cannot join groups");
       if (this.p.membership.get(target.id)) return fail("conflict", `${target.id} is already a member`);
-      return ok(await this.write({ id: target.id, name: target.name, role }));
+      const title = this.p.membership.info!.title ?? "a group";
+      return ok(
+        await this.write({ id: target.id, name: target.name, role }, (roomId) =>
+          this.p.events.record(
+            roomId,
+            { id: eventId(roomId, "member.added", `${target.id}_${crypto.randomUUID()}`), type: "member.added", data: { roomId, userId: target.id, role, by: actor.id } },
+            [{ userId: target.id, kind: "added", title: `You were added to ${title}`, body: `${actor.name} added you` }],
+          ),
+        ),
+      );
     });
   }
 
@@ -58,8 +82,18 @@ export class Roster {
         }
         await this.write({ ...successor, role: "admin" });
       }
-      await deleteMember(this.p.env.DB, this.roomId(), targetId);
-      this.p.membership.remove(targetId);
+      const roomId = this.roomId();
+      await deleteMember(this.p.env.DB, roomId, targetId);
+      this.p.ctx.storage.transactionSync(() => {
+        this.p.membership.remove(targetId);
+        this.p.events.record(roomId, {
+          id: eventId(roomId, "member.removed", `${targetId}_${crypto.randomUUID()}`),
+          type: "member.removed",
+          data: { roomId, userId: targetId, by: actor.id },
+        });
+      });
+      this.p.unread.watch(targetId, false);
+      this.p.flusher.schedule();
       this.p.reads.forget(targetId);
       this.evict(targetId);
       return ok(null);
@@ -100,9 +134,15 @@ export class Roster {
     });
   }
 
-  private async write(member: Member): Promise<Member> {
-    await putMember(this.p.env.DB, this.roomId(), member.id, member.role);
-    this.p.membership.put(member);
+  /** Writes a member through to D1, then here, with the event of the change (if any) in the same transaction. */
+  private async write(member: Member, event?: (roomId: string) => void): Promise<Member> {
+    const roomId = this.roomId();
+    await putMember(this.p.env.DB, roomId, member.id, member.role);
+    this.p.ctx.storage.transactionSync(() => {
+      this.p.membership.put(member);
+      event?.(roomId);
+    });
+    if (event) this.p.flusher.schedule();
     return member;
   }
 

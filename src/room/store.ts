@@ -309,10 +309,11 @@ export class MessageStore {
 
   /**
    * Drops flushed rows beyond the newest `keep` (their clientIds move to `client_ids` while
-   * still inside their lifetime) and clientIds past it. Adopted rows go once flushed.
+   * still inside their lifetime) and clientIds past it. Adopted rows go once flushed. Rows
+   * above `keepAbove` stay whatever their age (the event outbox has not handed them over yet).
    */
-  prune(keep: number, now = Date.now()): void {
-    const upTo = this.lastSeqCache - keep;
+  prune(keep: number, now = Date.now(), keepAbove = Number.POSITIVE_INFINITY): void {
+    const upTo = Math.min(this.lastSeqCache - keep, keepAbove);
     this.storage.transactionSync(() => {
       this.setMeta("lastSeq", String(this.lastSeqCache));
       this.sql.exec(

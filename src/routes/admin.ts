@@ -15,6 +15,7 @@ import { ApiError } from "../lib/errors";
 import { userId } from "../lib/params";
 import { zValidator } from "../lib/validate";
 import { adminOnly, requireUser } from "../middleware/auth";
+import type { BroadcastMessage } from "../notify/events";
 
 const admin = new Hono<AppEnv>();
 admin.use("*", requireUser(), adminOnly());
@@ -37,6 +38,24 @@ admin.get("/stats", async (c) => {
     activeRooms: live.activeRooms,
     messagesLastHour: stored.messages,
   });
+});
+
+const broadcastBody = z.object({
+  title: z.string().trim().min(1, "title must not be empty").max(100, "title is at most 100 characters"),
+  body: z.string().trim().min(1, "body must not be empty").max(1000, "body is at most 1000 characters"),
+  userIds: z.array(userId).min(1, "userIds: give at least one user, or leave it out for everyone").max(1000, "userIds: at most 1000 users").optional(),
+});
+
+/**
+ * A broadcast notification: to the listed users, or to every member. 202: it goes through the
+ * events queue (src/notify/consumer.ts), a page of members per queue message.
+ */
+admin.post("/notifications", zValidator("json", broadcastBody), async (c) => {
+  const { title, body, userIds } = c.req.valid("json");
+  const id = `bc_${crypto.randomUUID()}`;
+  const message: BroadcastMessage = { kind: "broadcast", id, title, body, createdAt: new Date().toISOString(), userIds: userIds ? [...new Set(userIds)] : null };
+  await c.env.EVENTS.send(message);
+  return c.json({ broadcast: { id, recipients: userIds ? message.userIds!.length : "all" } }, 202);
 });
 
 const userParam = z.object({ userId });

@@ -1,0 +1,76 @@
+/**
+ * The events queue's consumer: room events become notifications (and, later, webhook and
+ * channel deliveries); broadcasts reach their users page by page. A message that fails is
+ * retried with backoff and, after the queue's max_retries, goes to the dead-letter queue.
+ * Retries are harmless: every notification id derives from its event, so nothing is written
+ * or shown twice.
+ */
+import type { Bindings } from "../env";
+import { log } from "../lib/log";
+import type { BroadcastMessage, EventMessage, RoomEventMessage } from "./events";
+import { notificationId } from "./ids";
+import { notify } from "./notify";
+
+/** Members a broadcast reaches per queue message; the rest follow in the next one. */
+export const BROADCAST_PAGE = 500;
+
+export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Bindings): Promise<void> {
+  for (const message of batch.messages) {
+    try {
+      await handle(env, message.body);
+      message.ack();
+    } catch (error) {
+      const delaySeconds = Math.min(10 * 2 ** (message.attempts - 1), 600);
+      log.error({ msg: "event failed; retrying", attempts: message.attempts, delaySeconds, error });
+      message.retry({ delaySeconds });
+    }
+  }
+}
+
+export function handle(env: Bindings, body: EventMessage): Promise<void> {
+  return body.kind === "room" ? roomEvent(env, body) : broadcast(env, body);
+}
+
+async function roomEvent(env: Bindings, body: RoomEventMessage): Promise<void> {
+  const list = await Promise.all(
+    body.notify.map(async (r) => ({
+      id: await notificationId(body.event.id, r.userId),
+      userId: r.userId,
+      kind: r.kind,
+      roomId: body.roomId,
+      messageId: body.messageId,
+      title: r.title,
+      body: r.body,
+      createdAt: body.event.createdAt,
+      ...(r.unverified ? { unverified: true as const } : {}),
+    })),
+  );
+  await notify(env, list);
+}
+
+async function broadcast(env: Bindings, body: BroadcastMessage): Promise<void> {
+  let userIds = body.userIds;
+  if (userIds === null) {
+    const { results } = await env.DB.prepare("SELECT id FROM users WHERE kind = 'member' AND id > ? ORDER BY id LIMIT ?")
+      .bind(body.after ?? "", BROADCAST_PAGE)
+      .all<{ id: string }>();
+    userIds = results.map((r) => r.id);
+    // The next page goes first: if this one fails and is retried, the next is already on its way (ids make both idempotent).
+    if (results.length === BROADCAST_PAGE) await env.EVENTS.send({ ...body, after: userIds.at(-1)! } satisfies BroadcastMessage);
+  }
+  const list = await Promise.all(
+    userIds.map(async (userId) => ({
+      id: await notificationId(body.id, userId),
+      userId,
+      kind: "broadcast" as const,
+      roomId: null,
+      messageId: null,
+      title: body.title,
+      body: body.body,
+      createdAt: body.createdAt,
+      // Listed by the admin: only ids that are users get one.
+      ...(body.userIds !== null ? { unverified: true as const } : {}),
+    })),
+  );
+  await notify(env, list, { liveOnlyIfPresent: userIds.length > 100 });
+}

@@ -1,0 +1,74 @@
+/**
+ * Turns decided notifications into the user's feed and live frames: drops users who do not
+ * exist and rooms they muted, writes the feed once per id, and hands each notification to the
+ * user's object (which gives it to every device once).
+ */
+import type { Bindings } from "../env";
+import { log } from "../lib/log";
+import { userStub } from "../user/User";
+import { insertNotifications, type NewNotification } from "./feed";
+import { getPreferencesFor } from "./preferences";
+
+/** D1 binds at most 100 parameters per statement. */
+const CHUNK = 90;
+
+export interface NotifyOptions {
+  /** Only users D1 shows present get a live frame (a broadcast to everyone must not wake every user's object). */
+  liveOnlyIfPresent?: boolean;
+}
+
+/** A notification to write; `unverified` ones are for users the sender could not check exist. */
+export type Candidate = NewNotification & { unverified?: true };
+
+export async function notify(env: Bindings, candidates: Candidate[], options: NotifyOptions = {}): Promise<NewNotification[]> {
+  const unverified = candidates.filter((n) => n.unverified).map((n) => n.userId);
+  const existing = unverified.length > 0 ? await usersAmong(env.DB, unverified) : new Set<string>();
+  const list: NewNotification[] = candidates
+    .filter((n) => !n.unverified || existing.has(n.userId))
+    .map(({ unverified: _, ...n }) => n);
+  if (list.length === 0) return [];
+  const ids = [...new Set(list.map((n) => n.userId))];
+  const prefs = await getPreferencesFor(env.DB, ids);
+  const kept = list.filter((n) => !(n.roomId !== null && prefs.get(n.userId)?.mutedRooms.includes(n.roomId)));
+  await insertNotifications(env.DB, kept);
+
+  const present = options.liveOnlyIfPresent ? await presentAmong(env.DB, ids) : null;
+  const live = kept.filter((n) => prefs.get(n.userId)?.inApp !== false && (present === null || present.has(n.userId)));
+  await Promise.all(
+    live.map(async ({ userId, ...notification }) => {
+      try {
+        await userStub(env, userId).deliver(userId, { ...notification, readAt: null });
+      } catch (error) {
+        // The feed has it; a device that missed the frame sees it on its next GET.
+        log.warn({ msg: "live notification failed", userId, error });
+      }
+    }),
+  );
+  return kept;
+}
+
+async function usersAmong(db: D1Database, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const chunk = ids.slice(i, i + CHUNK);
+    const { results } = await db
+      .prepare(`SELECT id FROM users WHERE id IN (${chunk.map(() => "?").join(",")})`)
+      .bind(...chunk)
+      .all<{ id: string }>();
+    for (const r of results) found.add(r.id);
+  }
+  return found;
+}
+
+async function presentAmong(db: D1Database, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const chunk = ids.slice(i, i + CHUNK);
+    const { results } = await db
+      .prepare(`SELECT user_id FROM presence WHERE status != 'offline' AND user_id IN (${chunk.map(() => "?").join(",")})`)
+      .bind(...chunk)
+      .all<{ user_id: string }>();
+    for (const r of results) found.add(r.user_id);
+  }
+  return found;
+}
