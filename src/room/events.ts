@@ -12,6 +12,7 @@
 import { type ChatEvent, type EventType, type RoomEventMessage, eventMessage } from "../notify/events";
 import { recipientsOf } from "../notify/recipients";
 import type { Message } from "../protocol";
+import { webhookTypes } from "./interest";
 import type { RoomParts } from "./parts";
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS room_events (n INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);`;
@@ -55,7 +56,8 @@ export class RoomEvents {
     while (this.cursor < this.p.store.lastSeq) {
       const upTo = Math.min(this.cursor + BATCH, this.p.store.lastSeq);
       const messages = await this.p.history.range(roomId, this.cursor + 1, upTo);
-      const bodies = messages.map((m) => this.created(roomId, m));
+      const types = await webhookTypes(this.p.env.DB);
+      const bodies = messages.map((m) => this.created(roomId, m)).filter((b) => wanted(b, types));
       await sendAll(queue, bodies);
       this.cursor = upTo;
       this.p.store.setMeta("eventsThroughSeq", String(upTo));
@@ -65,7 +67,8 @@ export class RoomEvents {
         .exec<{ n: number; body: string }>("SELECT n, body FROM room_events ORDER BY n LIMIT ?", BATCH)
         .toArray();
       if (rows.length === 0) break;
-      await sendAll(queue, rows.map((r) => JSON.parse(r.body) as RoomEventMessage));
+      const types = await webhookTypes(this.p.env.DB);
+      await sendAll(queue, rows.map((r) => JSON.parse(r.body) as RoomEventMessage).filter((b) => wanted(b, types)));
       this.p.ctx.storage.sql.exec("DELETE FROM room_events WHERE n <= ?", rows.at(-1)!.n);
       this.queued = Math.max(this.queued - rows.length, 0);
     }
@@ -102,6 +105,9 @@ export class RoomEvents {
 
 /** Stable ids: the same event always gets the same id, so consumers can tell a retry. */
 export const eventId = (roomId: string, type: EventType, key: string | number) => `evt_${roomId}_${type}_${key}`;
+
+/** Whether anyone receives the event: someone to notify, or a webhook for its type. */
+const wanted = (body: RoomEventMessage, types: Set<string> | null) => body.notify.length > 0 || types === null || types.has(body.event.type);
 
 /** Sends in as few batches as the queue's limits allow, in order. */
 async function sendAll(queue: Queue<RoomEventMessage>, bodies: RoomEventMessage[]): Promise<void> {
