@@ -10,6 +10,7 @@ import { codeForStatus } from "./protocol";
 import admin from "./routes/admin";
 import auth from "./routes/auth";
 import health from "./routes/health";
+import notificationPreferences from "./routes/notification-preferences";
 import parties from "./routes/parties";
 import rooms from "./routes/rooms";
 import search from "./routes/search";
@@ -26,6 +27,7 @@ app.route("/api/rooms", rooms);
 app.route("/api/users", users);
 app.route("/api/search", search);
 app.route("/api/admin", admin);
+app.route("/api/notifications/preferences", notificationPreferences);
 app.route("/parties", parties);
 
 app.notFound((c) => errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
