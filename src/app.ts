@@ -13,6 +13,7 @@ import dev from "./routes/dev";
 import health from "./routes/health";
 import notificationPreferences from "./routes/notification-preferences";
 import parties from "./routes/parties";
+import push from "./routes/push";
 import rooms from "./routes/rooms";
 import search from "./routes/search";
 import unsubscribe from "./routes/unsubscribe";
@@ -33,6 +34,7 @@ app.route("/api/admin", admin);
 // that requires it.
 app.route("/api/notifications/unsubscribe", unsubscribe);
 app.route("/api/notifications/preferences", notificationPreferences);
+app.route("/api/push", push);
 app.route("/api/dev", dev);
 app.route("/parties", parties);
 
