@@ -21,7 +21,7 @@ unsubscribe.get("/", async (c) => {
   return page(
     c,
     "Unsubscribe from email notifications",
-    `<p>You will get no more email notifications from this chat. In-app and push notifications do not change.</p>
+    `<p>Press the button to get no more email notifications from this chat. In-app and push notifications do not change.</p>
 <form method="post" action="?token=${escapeHtml(token!)}">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">
 <button type="submit">Unsubscribe</button>
