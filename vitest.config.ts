@@ -1,11 +1,13 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { freePort } from "./scripts/local-upstash.mjs";
+import { TEST_HOSTS } from "./test/setup/receivers.ts";
 
-// The Upstash project's servers (test/setup/redis-servers.ts) and the stand-in identity
-// provider's key sets (test/setup/jwks-server.ts) listen here; the Worker's bindings below
-// point at them. The "down" port is one nobody will listen on.
-for (const name of ["TEST_REDIS_PORT", "TEST_UPSTASH_PORT", "TEST_SLOW_UPSTASH_PORT", "TEST_DOWN_UPSTASH_PORT", "TEST_JWKS_PORT"]) {
+// The Upstash project's servers (test/setup/redis-servers.ts), the stand-in identity
+// provider's key sets (test/setup/jwks-server.ts) and the push service and email APIs
+// (test/setup/receivers.ts) listen here; the Worker's bindings below point at them. The "down"
+// port is one nobody will listen on.
+for (const name of ["TEST_REDIS_PORT", "TEST_UPSTASH_PORT", "TEST_SLOW_UPSTASH_PORT", "TEST_DOWN_UPSTASH_PORT", "TEST_JWKS_PORT", "TEST_RECEIVER_PORT"]) {
   process.env[name] ??= String(await freePort());
 }
 const REDIS_TOKEN = (process.env.TEST_UPSTASH_TOKEN ??= "test-upstash-token");
@@ -20,13 +22,32 @@ const baseBindings = {
   TEST_MIGRATIONS: migrations,
 };
 
+/**
+ * The Worker's outgoing requests, as miniflare's `outboundService`: https requests for the test
+ * hostnames (a push service, Postmark, Resend) go to the local receivers instead, with the host
+ * they were meant for in `x-forwarded-host`; everything else goes where it was going. They are
+ * https, and the push library refuses any other endpoint, so an address cannot simply point here.
+ */
+async function outbound(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const headers = new Headers(request.headers);
+  for (const name of ["host", "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"]) headers.delete(name);
+  let target = request.url;
+  if (url.protocol === "https:" && TEST_HOSTS.includes(url.hostname)) {
+    target = `http://127.0.0.1:${process.env.TEST_RECEIVER_PORT}${url.pathname}${url.search}`;
+    headers.set("x-forwarded-host", url.hostname);
+  }
+  const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+  return fetch(target, { method: request.method, headers, body, redirect: "manual" });
+}
+
 /** A project inside workerd: real Durable Objects, D1, R2 and sockets through the Worker. */
-function workers(name: string, include: string[], bindings: Record<string, unknown>, extra: object = {}) {
+function workers(name: string, include: string[], bindings: Record<string, unknown>, extra: object = {}, miniflare: object = {}) {
   return {
     plugins: [
       cloudflareTest(async () => ({
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { ...baseBindings, ...bindings } },
+        miniflare: { bindings: { ...baseBindings, ...bindings }, ...miniflare },
       })),
     ],
     test: {
@@ -59,8 +80,11 @@ export default defineConfig({
           RATE_TICKETS: "100000/1m",
           // Key sets for RS256/ES256 tokens; tests pass a set's URL as JWKS_URL per request.
           TEST_JWKS_URL: restUrl("TEST_JWKS_PORT"),
+          // What the push service and email API stand-ins received (test/setup/receivers.ts).
+          TEST_RECEIVER_URL: restUrl("TEST_RECEIVER_PORT"),
         },
-        { globalSetup: ["./test/setup/jwks-server.ts"] },
+        { globalSetup: ["./test/setup/jwks-server.ts", "./test/setup/receivers.ts"] },
+        { outboundService: outbound },
       ),
       // The limits, guards and topics suite, once against the embedded default...
       workers("limits-embedded", ["test/limits/**/*.test.ts"], {}),

@@ -9,10 +9,14 @@ import { requestLog } from "./middleware/request-log";
 import { codeForStatus } from "./protocol";
 import admin from "./routes/admin";
 import auth from "./routes/auth";
+import dev from "./routes/dev";
 import health from "./routes/health";
+import notificationPreferences from "./routes/notification-preferences";
 import parties from "./routes/parties";
+import push from "./routes/push";
 import rooms from "./routes/rooms";
 import search from "./routes/search";
+import unsubscribe from "./routes/unsubscribe";
 import users from "./routes/users";
 import notifications from "./routes/notifications";
 import presence from "./routes/presence";
@@ -27,9 +31,15 @@ app.route("/api/auth", auth);
 app.route("/api/rooms", rooms);
 app.route("/api/users", users);
 app.route("/api/search", search);
-app.route("/api/notifications", notifications);
 app.route("/api/presence", presence);
 app.route("/api/admin", admin);
+// Without sign-in (the signed link is the proof), so before anything under /api/notifications
+// that requires it.
+app.route("/api/notifications/unsubscribe", unsubscribe);
+app.route("/api/notifications/preferences", notificationPreferences);
+app.route("/api/notifications", notifications);
+app.route("/api/push", push);
+app.route("/api/dev", dev);
 app.route("/parties", parties);
 
 app.notFound((c) => errorResponse("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

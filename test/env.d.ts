@@ -12,6 +12,8 @@ declare global {
       TEST_DOWN_REDIS_URL?: string;
       /** The stand-in identity provider (test/setup/jwks-server.ts), workers project only. */
       TEST_JWKS_URL?: string;
+      /** The push service and email API stand-ins (test/setup/receivers.ts), workers project only. */
+      TEST_RECEIVER_URL?: string;
     }
   }
 }

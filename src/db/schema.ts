@@ -152,3 +152,77 @@ export const presence = sqliteTable("presence", {
   status: text({ enum: ["online", "away", "offline"] }).notNull(),
   lastSeen: text("last_seen"),
 });
+
+// ---- Notification channels (src/notify/, docs/notifications.md) -------------------------
+
+export const EMAIL_MODES = ["off", "instant", "daily"] as const;
+export type EmailMode = (typeof EMAIL_MODES)[number];
+
+/**
+ * A user's choice of channels; no row means the defaults (src/notify/preferences.ts). Muted
+ * rooms are a JSON list: they are read with the rest of the row, never queried on their own.
+ */
+export const notificationPreferences = sqliteTable("notification_preferences", {
+  userId: text("user_id").primaryKey(),
+  inApp: integer("in_app", { mode: "boolean" }).notNull(),
+  email: text({ enum: EMAIL_MODES }).notNull(),
+  push: integer({ mode: "boolean" }).notNull(),
+  mutedRooms: text("muted_rooms", { mode: "json" }).$type<string[]>().notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/**
+ * The local email provider: every email written here instead of sent, once per id (a retried
+ * delivery writes nothing new). Dev mode lists them at GET /api/dev/outbox.
+ */
+export const emailOutbox = sqliteTable(
+  "email_outbox",
+  {
+    id: text().primaryKey(),
+    from: text("from_addr").notNull(),
+    to: text("to_addr").notNull(),
+    subject: text().notNull(),
+    text: text().notNull(),
+    html: text(),
+    headers: text({ mode: "json" }).$type<Record<string, string>>().notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("email_outbox_created").on(t.createdAt)],
+);
+
+/** Browsers' Web Push subscriptions; an endpoint belongs to one user at a time. */
+export const pushSubscriptions = sqliteTable(
+  "push_subscriptions",
+  {
+    endpoint: text().primaryKey(),
+    userId: text("user_id").notNull(),
+    p256dh: text().notNull(),
+    auth: text().notNull(),
+    /** Milliseconds since the epoch, as the browser gave it; null: no expiry. */
+    expirationTime: integer("expiration_time"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("push_subscriptions_user").on(t.userId, t.createdAt)],
+);
+
+/**
+ * Subscriptions a push already reached, kept only when another subscription of the same push
+ * failed and the push will be retried: the retry skips these. Rows older than a day go when
+ * the next such row is written.
+ */
+export const pushSent = sqliteTable(
+  "push_sent",
+  {
+    pushId: text("push_id").notNull(),
+    endpoint: text().notNull(),
+    sentAt: text("sent_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.pushId, t.endpoint] }), index("push_sent_at").on(t.sentAt)],
+);
+
+/** Keys dev mode makes for itself once (the VAPID pair), so they survive restarts. */
+export const devKeys = sqliteTable("dev_keys", {
+  name: text().primaryKey(),
+  value: text({ mode: "json" }).$type<Record<string, string>>().notNull(),
+  createdAt: text("created_at").notNull(),
+});

@@ -1,0 +1,33 @@
+/** Local development helpers; every route here answers 404 unless dev mode is on. */
+import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import * as z from "zod/mini";
+import { readConfig } from "../config";
+import type { AppEnv } from "../env";
+import { ApiError } from "../lib/errors";
+import { zValidator } from "../lib/validate";
+import { readOutbox } from "../notify/email/outbox";
+
+const dev = new Hono<AppEnv>();
+
+// Not behind sign-in: dev mode hands anyone a token anyway, and a browser tab can open this.
+dev.use(
+  "*",
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (!readConfig(c.env).devMode) throw new ApiError("not_found", "dev routes are off");
+    await next();
+  }),
+);
+
+const outboxQuery = z.object({
+  limit: z.optional(z.string().check(z.regex(/^([1-9]\d?|100)$/, "limit is 1-100"))),
+  to: z.optional(z.string().check(z.maxLength(320))),
+});
+
+/** What the outbox provider wrote instead of sending (EMAIL_PROVIDER=outbox), newest first. */
+dev.get("/outbox", zValidator("query", outboxQuery), async (c) => {
+  const { limit = "50", to } = c.req.valid("query");
+  return c.json({ emails: await readOutbox(c.env.DB, Number(limit), to) });
+});
+
+export default dev;
