@@ -14,6 +14,7 @@ import parties from "./routes/parties";
 import rooms from "./routes/rooms";
 import search from "./routes/search";
 import users from "./routes/users";
+import webhooks from "./routes/webhooks";
 
 const app = new Hono<AppEnv>();
 
@@ -25,6 +26,9 @@ app.route("/api/auth", auth);
 app.route("/api/rooms", rooms);
 app.route("/api/users", users);
 app.route("/api/search", search);
+// Before /api/admin: its answer then ends the request before admin's own middleware would
+// verify the token a second time.
+app.route("/api/admin/webhooks", webhooks);
 app.route("/api/admin", admin);
 app.route("/parties", parties);
 
