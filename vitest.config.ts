@@ -2,10 +2,11 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { freePort } from "./scripts/local-upstash.mjs";
 
-// The Upstash project's servers (test/setup/redis-servers.ts) and the stand-in identity
-// provider's key sets (test/setup/jwks-server.ts) listen here; the Worker's bindings below
-// point at them. The "down" port is one nobody will listen on.
-for (const name of ["TEST_REDIS_PORT", "TEST_UPSTASH_PORT", "TEST_SLOW_UPSTASH_PORT", "TEST_DOWN_UPSTASH_PORT", "TEST_JWKS_PORT"]) {
+// The Upstash project's servers (test/setup/redis-servers.ts), the stand-in identity
+// provider's key sets (test/setup/jwks-server.ts) and webhook receiver
+// (test/setup/webhook-receiver.ts) listen here; the Worker's bindings below point at them. The
+// "down" port is one nobody will listen on.
+for (const name of ["TEST_REDIS_PORT", "TEST_UPSTASH_PORT", "TEST_SLOW_UPSTASH_PORT", "TEST_DOWN_UPSTASH_PORT", "TEST_JWKS_PORT", "TEST_WEBHOOK_PORT"]) {
   process.env[name] ??= String(await freePort());
 }
 const REDIS_TOKEN = (process.env.TEST_UPSTASH_TOKEN ??= "test-upstash-token");
@@ -59,8 +60,10 @@ export default defineConfig({
           RATE_TICKETS: "100000/1m",
           // Key sets for RS256/ES256 tokens; tests pass a set's URL as JWKS_URL per request.
           TEST_JWKS_URL: restUrl("TEST_JWKS_PORT"),
+          // Webhook endpoints that verify and record deliveries (test/webhooks.test.ts).
+          TEST_WEBHOOK_URL: restUrl("TEST_WEBHOOK_PORT"),
         },
-        { globalSetup: ["./test/setup/jwks-server.ts"] },
+        { globalSetup: ["./test/setup/jwks-server.ts", "./test/setup/webhook-receiver.ts"] },
       ),
       // The limits, guards and topics suite, once against the embedded default...
       workers("limits-embedded", ["test/limits/**/*.test.ts"], {}),

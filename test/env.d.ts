@@ -12,6 +12,8 @@ declare global {
       TEST_DOWN_REDIS_URL?: string;
       /** The stand-in identity provider (test/setup/jwks-server.ts), workers project only. */
       TEST_JWKS_URL?: string;
+      /** The webhook receiver (test/setup/webhook-receiver.ts), workers project only. */
+      TEST_WEBHOOK_URL?: string;
     }
   }
 }
