@@ -11,7 +11,7 @@ import worker from "../src/index";
 import { DEV_JWT_SECRET } from "../src/middleware/auth";
 import { BACKOFF_MAX_S, backoffSeconds, classify } from "../src/webhooks/deliver";
 import { publishEvent, type WebhookDelivery, type WebhookEvent, type WebhookEventType } from "../src/webhooks";
-import { deliveryRow, MAX_WEBHOOKS } from "../src/webhooks/store";
+import { DELIVERY_RETENTION_DAYS, deliveryRow, MAX_WEBHOOKS, pruneDeliveries } from "../src/webhooks/store";
 import { asAdmin, eventually, tokenWithRoles } from "./admin-helpers";
 import { api, expectError, tokenFor, uniqueId } from "./helpers";
 import type { PlannedAnswer, Received } from "./setup/webhook-receiver";
@@ -421,5 +421,24 @@ describe("retry policy", () => {
     expect(backoffSeconds(1, 120)).toBe(120);
     expect(backoffSeconds(5, 30)).toBe(160);
     expect(backoffSeconds(1, 999_999)).toBe(BACKOFF_MAX_S);
+  });
+});
+
+describe("delivery rows", () => {
+  it(`are removed after ${DELIVERY_RETENTION_DAYS} days, and not before`, async () => {
+    const webhookId = `wh_${uniqueId("prune")}`;
+    const day = 86_400_000;
+    const now = Date.now();
+    const insert = (eventId: string, ageMs: number) =>
+      env.DB.prepare(
+        "INSERT INTO webhook_deliveries (event_id, webhook_id, status, attempts, created_at, updated_at) VALUES (?1, ?2, 'delivered', 1, ?3, ?3)",
+      )
+        .bind(eventId, webhookId, new Date(now - ageMs).toISOString())
+        .run();
+    await insert("evt_old", DELIVERY_RETENTION_DAYS * day + 1000);
+    await insert("evt_recent", DELIVERY_RETENTION_DAYS * day - 60_000);
+    expect(await pruneDeliveries(env.DB, now)).toBeGreaterThanOrEqual(1);
+    expect(await deliveryRow(env.DB, "evt_old", webhookId)).toBeNull();
+    expect(await deliveryRow(env.DB, "evt_recent", webhookId)).not.toBeNull();
   });
 });
