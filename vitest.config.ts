@@ -4,10 +4,10 @@ import { freePort } from "./scripts/local-upstash.mjs";
 import { TEST_HOSTS } from "./test/setup/receivers.ts";
 
 // The Upstash project's servers (test/setup/redis-servers.ts), the stand-in identity
-// provider's key sets (test/setup/jwks-server.ts) and the push service and email APIs
-// (test/setup/receivers.ts) listen here; the Worker's bindings below point at them. The "down"
-// port is one nobody will listen on.
-for (const name of ["TEST_REDIS_PORT", "TEST_UPSTASH_PORT", "TEST_SLOW_UPSTASH_PORT", "TEST_DOWN_UPSTASH_PORT", "TEST_JWKS_PORT", "TEST_RECEIVER_PORT"]) {
+// provider's key sets (test/setup/jwks-server.ts), the push service and email APIs
+// (test/setup/receivers.ts) and the webhook receiver (test/setup/webhook-receiver.ts) listen
+// here; the Worker's bindings below point at them. The "down" port is one nobody will listen on.
+for (const name of ["TEST_REDIS_PORT", "TEST_UPSTASH_PORT", "TEST_SLOW_UPSTASH_PORT", "TEST_DOWN_UPSTASH_PORT", "TEST_JWKS_PORT", "TEST_RECEIVER_PORT", "TEST_WEBHOOK_PORT"]) {
   process.env[name] ??= String(await freePort());
 }
 const REDIS_TOKEN = (process.env.TEST_UPSTASH_TOKEN ??= "test-upstash-token");
@@ -82,8 +82,10 @@ export default defineConfig({
           TEST_JWKS_URL: restUrl("TEST_JWKS_PORT"),
           // What the push service and email API stand-ins received (test/setup/receivers.ts).
           TEST_RECEIVER_URL: restUrl("TEST_RECEIVER_PORT"),
+          // Webhook endpoints that verify and record deliveries (test/webhooks.test.ts).
+          TEST_WEBHOOK_URL: restUrl("TEST_WEBHOOK_PORT"),
         },
-        { globalSetup: ["./test/setup/jwks-server.ts", "./test/setup/receivers.ts"] },
+        { globalSetup: ["./test/setup/jwks-server.ts", "./test/setup/receivers.ts", "./test/setup/webhook-receiver.ts"] },
         { outboundService: outbound },
       ),
       // The limits, guards and topics suite, once against the embedded default...

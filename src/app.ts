@@ -20,6 +20,7 @@ import unsubscribe from "./routes/unsubscribe";
 import users from "./routes/users";
 import notifications from "./routes/notifications";
 import presence from "./routes/presence";
+import webhooks from "./routes/webhooks";
 
 const app = new Hono<AppEnv>();
 
@@ -32,6 +33,9 @@ app.route("/api/rooms", rooms);
 app.route("/api/users", users);
 app.route("/api/search", search);
 app.route("/api/presence", presence);
+// Before /api/admin: its answer then ends the request before admin's own middleware would
+// verify the token a second time.
+app.route("/api/admin/webhooks", webhooks);
 app.route("/api/admin", admin);
 // Without sign-in (the signed link is the proof), so before anything under /api/notifications
 // that requires it.

@@ -1,9 +1,10 @@
-/** The Worker: the app's requests, the crons' jobs, and the Durable Object classes. */
+/** The Worker: the app's requests, the crons' jobs, the queues' batches, and the Durable Object classes. */
 import app from "./app";
 import { RETENTION_CRON, startRetention } from "./admin/retention";
 import { removeUnclaimed } from "./attachments/cleanup";
 import type { Bindings } from "./env";
-import { consumeQueue } from "./queues";
+import { handleQueue } from "./queues";
+import { pruneDeliveries } from "./webhooks";
 
 export { Eraser } from "./admin/erasure";
 export { Retention } from "./admin/retention";
@@ -15,10 +16,11 @@ export { User } from "./user/User";
 
 export default {
   fetch: app.fetch,
-  // The crons (wrangler.toml [triggers]): daily retention; hourly, uploads no message claimed within a day.
+  // The crons (wrangler.toml [triggers]): daily retention; hourly, uploads no message claimed
+  // within a day and old webhook delivery rows.
   scheduled(controller, env, ctx) {
     if (controller.cron === RETENTION_CRON) ctx.waitUntil(startRetention(env, controller.scheduledTime));
-    else ctx.waitUntil(removeUnclaimed(env));
+    else ctx.waitUntil(Promise.all([removeUnclaimed(env), pruneDeliveries(env.DB, controller.scheduledTime)]));
   },
-  queue: consumeQueue,
+  queue: handleQueue,
 } satisfies ExportedHandler<Bindings>;

@@ -1,9 +1,30 @@
-/** The queue consumers, by queue: wrangler.toml names one queue per environment, so the binding's purpose is read from the name. */
+/**
+ * The Worker's queue handler: hands each batch to the consumer of its queue. Queues are named
+ * `<name>` in production and `<name>-staging` in staging (wrangler.toml), so the consumer is
+ * chosen by the name without that suffix.
+ */
 import type { Bindings } from "./env";
+import { log } from "./lib/log";
 import { consumeEvents } from "./notify/consumer";
-import type { EventMessage } from "./notify/events";
+import { consumeWebhooks } from "./webhooks";
 
-export async function consumeQueue(batch: MessageBatch, env: Bindings): Promise<void> {
-  if (batch.queue.startsWith("edge-chat-events")) return consumeEvents(batch as MessageBatch<EventMessage>, env);
-  throw new Error(`no consumer for queue ${batch.queue}`);
+type Consumer = (batch: MessageBatch<never>, env: Bindings, ctx: ExecutionContext) => Promise<void>;
+
+const CONSUMERS: Record<string, Consumer> = {
+  "edge-chat-events": consumeEvents,
+  "edge-chat-webhooks": consumeWebhooks,
+};
+
+/** A queue's name without its environment's suffix. */
+export const queueBase = (name: string) => name.replace(/-staging$/, "");
+
+export async function handleQueue(batch: MessageBatch, env: Bindings, ctx: ExecutionContext): Promise<void> {
+  const consume = CONSUMERS[queueBase(batch.queue)];
+  if (!consume) {
+    // Retried, never dropped: after max_retries the queue's dead-letter queue keeps them.
+    log.error({ msg: "no consumer for queue", queue: batch.queue, messages: batch.messages.length });
+    batch.retryAll();
+    return;
+  }
+  await consume(batch as MessageBatch<never>, env, ctx);
 }

@@ -14,6 +14,8 @@ declare global {
       TEST_JWKS_URL?: string;
       /** The push service and email API stand-ins (test/setup/receivers.ts), workers project only. */
       TEST_RECEIVER_URL?: string;
+      /** The webhook receiver (test/setup/webhook-receiver.ts), workers project only. */
+      TEST_WEBHOOK_URL?: string;
     }
   }
 }

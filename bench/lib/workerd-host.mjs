@@ -36,7 +36,9 @@ const { unstable_getMiniflareWorkerOptions } = await import(
 
 const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
 // Static assets are not part of any bench path (the Worker runs first for /api and /parties).
-const { assets: _assets, ...projectOptions } = workerOptions;
+// A queue may have only one consumer: the project's queues are consumed by `edge-chat` alone,
+// not by its copies below.
+const { assets: _assets, queueConsumers, ...projectOptions } = workerOptions;
 for (const [k, v] of Object.entries(projectOptions)) {
   if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0) delete projectOptions[k];
   if (Array.isArray(v) && v.length === 0) delete projectOptions[k];
@@ -72,6 +74,7 @@ const mf = new Miniflare({
       ...common,
       ...bundle(join(BUILD_DIR, "ours.mjs")),
       bindings,
+      ...(queueConsumers ? { queueConsumers } : {}),
       unsafeDirectSockets: direct,
     },
     {

@@ -226,3 +226,48 @@ export const devKeys = sqliteTable("dev_keys", {
   value: text({ mode: "json" }).$type<Record<string, string>>().notNull(),
   createdAt: text("created_at").notNull(),
 });
+/**
+ * Webhooks (src/webhooks/, docs/webhooks.md): where to POST which events. `secret` is the
+ * Standard Webhooks signing key (`whsec_<base64>`), kept as is because signing needs it; the
+ * API shows it once, when the webhook is made. Nothing here names a user, so erasure skips it.
+ */
+export const webhooks = sqliteTable("webhooks", {
+  id: text().primaryKey(),
+  url: text().notNull(),
+  /** The event types it subscribes to, a JSON array without duplicates. */
+  events: text({ mode: "json" }).notNull().$type<string[]>(),
+  secret: text().notNull(),
+  createdAt: text("created_at").notNull(),
+});
+
+export const DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
+
+/**
+ * One row per (event, webhook): what makes a delivery happen at most once however often its
+ * queue message arrives. A consumer claims a pending row (`claimed_until`, a lease in ms since
+ * the epoch) before it POSTs, so two copies of one delivery never POST at the same time, and
+ * marks it delivered or failed after. Rows are pruned after DELIVERY_RETENTION_DAYS.
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    eventId: text("event_id").notNull(),
+    webhookId: text("webhook_id").notNull(),
+    status: text({ enum: DELIVERY_STATUSES }).notNull(),
+    /** POSTs begun, across all copies of the queue message. */
+    attempts: integer().notNull().default(0),
+    claimedUntil: integer("claimed_until"),
+    /** The receiver's last HTTP status; null after a network error or timeout. */
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    deliveredAt: text("delivered_at"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.eventId, t.webhookId] }),
+    // Deleting a webhook removes its rows; pruning removes old ones.
+    index("webhook_deliveries_webhook").on(t.webhookId),
+    index("webhook_deliveries_created").on(t.createdAt),
+  ],
+);
