@@ -41,6 +41,18 @@ async function outbound(request: Request): Promise<Response> {
   return fetch(target, { method: request.method, headers, body, redirect: "manual" });
 }
 
+/** Tests send far more than a person would, so these projects raise the budgets (never remove them). */
+const RAISED = {
+  RATE_SENDS: "100000/1m",
+  RATE_FRAMES: "100000/1m",
+  RATE_CONNECTIONS: "100000/1m",
+  RATE_UPLOADS: "100000/1m",
+  RATE_SEARCHES: "100000/1m",
+  RATE_TICKETS: "100000/1m",
+};
+
+const CHANNEL_TESTS = ["test/notify-channels.test.ts"];
+
 /** A project inside workerd: real Durable Objects, D1, R2 and sockets through the Worker. */
 function workers(name: string, include: string[], bindings: Record<string, unknown>, extra: object = {}, miniflare: object = {}) {
   return {
@@ -66,26 +78,34 @@ export default defineConfig({
     // warnings and errors still show.
     onConsoleLog: (line) => !line.startsWith('{"level":"info"'),
     projects: [
-      // Everything but the limits: tests send far more than a person would, so the budgets are
-      // raised (never removed) here. The limits projects below run with wrangler.toml's own.
+      // Everything but the limits (which run with wrangler.toml's own budgets, below).
       workers(
         "workers",
         ["test/*.test.ts"],
         {
-          RATE_SENDS: "100000/1m",
-          RATE_FRAMES: "100000/1m",
-          RATE_CONNECTIONS: "100000/1m",
-          RATE_UPLOADS: "100000/1m",
-          RATE_SEARCHES: "100000/1m",
-          RATE_TICKETS: "100000/1m",
+          ...RAISED,
           // Key sets for RS256/ES256 tokens; tests pass a set's URL as JWKS_URL per request.
           TEST_JWKS_URL: restUrl("TEST_JWKS_PORT"),
-          // What the push service and email API stand-ins received (test/setup/receivers.ts).
-          TEST_RECEIVER_URL: restUrl("TEST_RECEIVER_PORT"),
           // Webhook endpoints that verify and record deliveries (test/webhooks.test.ts).
           TEST_WEBHOOK_URL: restUrl("TEST_WEBHOOK_PORT"),
         },
-        { globalSetup: ["./test/setup/jwks-server.ts", "./test/setup/receivers.ts", "./test/setup/webhook-receiver.ts"] },
+        {
+          globalSetup: ["./test/setup/jwks-server.ts", "./test/setup/webhook-receiver.ts"],
+          exclude: ["**/node_modules/**", ...CHANNEL_TESTS],
+        },
+      ),
+      // The push and email channels, whose https requests the outbound service below routes to
+      // local stand-ins. A project of their own: everything else keeps the runtime's own
+      // networking (a dropped connection is an error there, not a 500 from the outbound hop).
+      workers(
+        "channels",
+        CHANNEL_TESTS,
+        {
+          ...RAISED,
+          // What the push service and email API stand-ins received (test/setup/receivers.ts).
+          TEST_RECEIVER_URL: restUrl("TEST_RECEIVER_PORT"),
+        },
+        { globalSetup: ["./test/setup/receivers.ts"] },
         { outboundService: outbound },
       ),
       // The limits, guards and topics suite, once against the embedded default...

@@ -9,7 +9,10 @@ import type { Bindings } from "../env";
 import { log } from "../lib/log";
 import type { BroadcastMessage, EventMessage, RoomEventMessage } from "./events";
 import { notificationId } from "./ids";
-import { notify } from "./notify";
+import { notify, onlineAmong, type Notified } from "./notify";
+import { sendPush } from "./push/send";
+import { PermanentDelivery } from "./errors";
+import { isWebhookEventType, publishEvent } from "../webhooks";
 
 /** Members a broadcast reaches per queue message; the rest follow in the next one. */
 export const BROADCAST_PAGE = 500;
@@ -45,7 +48,33 @@ async function roomEvent(env: Bindings, body: RoomEventMessage): Promise<void> {
       ...(r.unverified ? { unverified: true as const } : {}),
     })),
   );
-  await notify(env, list);
+  if (isWebhookEventType(body.event.type)) await publishEvent(env, body.event);
+  await pushTo(env, await notify(env, list));
+}
+
+/**
+ * Web Push for users who chose it and have no socket online anywhere (an open app already
+ * showed the notification). A push that fails for a retryable reason throws, so the whole
+ * event is retried: the feed and the live frames ignore the repeat, and `sendPush` skips the
+ * subscriptions an earlier attempt reached.
+ */
+async function pushTo(env: Bindings, { kept, prefs }: Notified): Promise<void> {
+  const wanting = kept.filter((n) => prefs.get(n.userId)?.push !== false);
+  if (wanting.length === 0) return;
+  const online = await onlineAmong(env.DB, wanting.map((n) => n.userId));
+  await Promise.all(
+    wanting
+      .filter((n) => !online.has(n.userId))
+      .map((n) =>
+        sendPush(env, n.userId, { id: n.id, title: n.title, body: n.body, ...(n.roomId ? { roomId: n.roomId, url: `/#${encodeURIComponent(n.roomId)}` } : {}) }).catch(
+          (error: unknown) => {
+            // Not configured, or refused for good: retrying cannot help, and the feed has it.
+            if (!(error instanceof PermanentDelivery)) throw error;
+            log.warn({ msg: "push not delivered", userId: n.userId, reason: error.message });
+          },
+        ),
+      ),
+  );
 }
 
 async function broadcast(env: Bindings, body: BroadcastMessage): Promise<void> {
@@ -72,5 +101,5 @@ async function broadcast(env: Bindings, body: BroadcastMessage): Promise<void> {
       ...(body.userIds !== null ? { unverified: true as const } : {}),
     })),
   );
-  await notify(env, list, { liveOnlyIfPresent: userIds.length > 100 });
+  await pushTo(env, await notify(env, list, { liveOnlyIfPresent: userIds.length > 100 }));
 }

@@ -5,17 +5,12 @@
  * applies each user's preferences, writes the feed and hands out the channels.
  */
 import type { Message, NotificationKind } from "../protocol";
+import type { WebhookEvent, WebhookEventType } from "../webhooks";
 
-export const EVENT_TYPES = ["message.created", "message.updated", "message.deleted", "member.added", "member.removed"] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export type EventType = WebhookEventType;
 
 /** The Standard Webhooks body: `id` is stable, so a retried event is the same event. */
-export interface ChatEvent {
-  id: string;
-  type: EventType;
-  createdAt: string;
-  data: unknown;
-}
+export type ChatEvent = WebhookEvent;
 
 /** One notification to create: for whom, why, and what it says. */
 export interface Recipient {

@@ -7,7 +7,7 @@ import type { Bindings } from "../env";
 import { log } from "../lib/log";
 import { userStub } from "../user/User";
 import { insertNotifications, type NewNotification } from "./feed";
-import { getPreferencesFor } from "./preferences";
+import { getPreferencesFor, type Preferences } from "./preferences";
 
 /** D1 binds at most 100 parameters per statement. */
 const CHUNK = 90;
@@ -20,13 +20,19 @@ export interface NotifyOptions {
 /** A notification to write; `unverified` ones are for users the sender could not check exist. */
 export type Candidate = NewNotification & { unverified?: true };
 
-export async function notify(env: Bindings, candidates: Candidate[], options: NotifyOptions = {}): Promise<NewNotification[]> {
+export interface Notified {
+  /** What was written to the feed (muted rooms and unknown users left out). */
+  kept: NewNotification[];
+  prefs: Map<string, Preferences>;
+}
+
+export async function notify(env: Bindings, candidates: Candidate[], options: NotifyOptions = {}): Promise<Notified> {
   const unverified = candidates.filter((n) => n.unverified).map((n) => n.userId);
   const existing = unverified.length > 0 ? await usersAmong(env.DB, unverified) : new Set<string>();
   const list: NewNotification[] = candidates
     .filter((n) => !n.unverified || existing.has(n.userId))
     .map(({ unverified: _, ...n }) => n);
-  if (list.length === 0) return [];
+  if (list.length === 0) return { kept: [], prefs: new Map() };
   const ids = [...new Set(list.map((n) => n.userId))];
   const prefs = await getPreferencesFor(env.DB, ids);
   const kept = list.filter((n) => !(n.roomId !== null && prefs.get(n.userId)?.mutedRooms.includes(n.roomId)));
@@ -44,7 +50,7 @@ export async function notify(env: Bindings, candidates: Candidate[], options: No
       }
     }),
   );
-  return kept;
+  return { kept, prefs };
 }
 
 async function usersAmong(db: D1Database, ids: string[]): Promise<Set<string>> {
@@ -60,12 +66,17 @@ async function usersAmong(db: D1Database, ids: string[]): Promise<Set<string>> {
   return found;
 }
 
-async function presentAmong(db: D1Database, ids: string[]): Promise<Set<string>> {
+/** Users D1 shows connected (online or away). */
+const presentAmong = (db: D1Database, ids: string[]) => withStatus(db, ids, "status != 'offline'");
+/** Users D1 shows online: a socket somewhere is open and not away. */
+export const onlineAmong = (db: D1Database, ids: string[]) => withStatus(db, ids, "status = 'online'");
+
+async function withStatus(db: D1Database, ids: string[], condition: string): Promise<Set<string>> {
   const found = new Set<string>();
   for (let i = 0; i < ids.length; i += CHUNK) {
     const chunk = ids.slice(i, i + CHUNK);
     const { results } = await db
-      .prepare(`SELECT user_id FROM presence WHERE status != 'offline' AND user_id IN (${chunk.map(() => "?").join(",")})`)
+      .prepare(`SELECT user_id FROM presence WHERE ${condition} AND user_id IN (${chunk.map(() => "?").join(",")})`)
       .bind(...chunk)
       .all<{ user_id: string }>();
     for (const r of results) found.add(r.user_id);
