@@ -3,7 +3,6 @@
  * anyone else gets 403. docs/administration.md says what each answer means.
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { eraserStub } from "../admin/erasure";
 import { retentionStub } from "../admin/retention";
 import { readConfig } from "../config";
@@ -14,6 +13,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { userId } from "../lib/params";
 import { zValidator } from "../lib/validate";
+import * as z from "../lib/zod";
 import { adminOnly, requireUser } from "../middleware/auth";
 
 const admin = new Hono<AppEnv>();
