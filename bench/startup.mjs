@@ -3,7 +3,7 @@
  * The Worker's bundle size and the CPU a cold isolate spends starting it (compiling the bundle
  * and running its top level), for this tree and optionally an earlier commit, side by side.
  *
- *   node bench/startup.mjs [--before <git rev>] [--minified] [--rounds 15] [--env production]
+ *   node bench/startup.mjs [--before <git rev>[,<git rev>...]] [--minified] [--rounds 15] [--env production]
  *
  * --minified adds this tree built with --minify, for comparison only: the deploy does not
  * minify (the stacks our JSON logs carry would point into one long line).
@@ -23,7 +23,7 @@ import { ROOT } from "./lib/paths.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 const { option: opt, flag } = cliArgs();
-const before = opt("before");
+const befores = opt("before")?.split(",") ?? [];
 const rounds = Number(opt("rounds", 15));
 const env = opt("env", "");
 
@@ -64,13 +64,13 @@ const median = (xs) => {
 };
 
 const builds = [];
-if (before) {
+for (const [i, rev] of befores.entries()) {
   // The earlier commit's files only (git archive), built with this tree's node_modules.
-  const tree = join(work, "tree-before");
+  const tree = join(work, `tree-${i}`);
   await mkdir(tree);
-  execFileSync("sh", ["-c", `git archive --format=tar "$0" | tar -x -C "$1"`, before, tree], { cwd: ROOT });
+  execFileSync("sh", ["-c", `git archive --format=tar "$0" | tar -x -C "$1"`, rev, tree], { cwd: ROOT });
   await symlink(join(ROOT, "node_modules"), join(tree, "node_modules"));
-  builds.push(await build(`before (${before})`, tree));
+  builds.push(await build(rev, tree));
 }
 builds.push(await build("this tree", ROOT));
 if (flag("minified")) builds.push(await build("this tree, minified", ROOT, ["--minify"]));
