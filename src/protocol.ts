@@ -5,7 +5,7 @@
  */
 // zod/mini rather than classic zod: the same core (checks, parsing, messages), with functions
 // instead of methods, so a bundle keeps only the schemas it uses. The browser client uses none,
-// and carries no zod. Mini schemas nest in the routes' classic ones: they share the core.
+// and carries no zod. The Worker's other schemas are zod/mini too (src/lib/zod.ts).
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 
@@ -173,7 +173,7 @@ function countCodePoints(s: string): number {
   return n;
 }
 
-/** Human-readable summary of a zod failure (classic or mini), for the `message` of an error. */
+/** Human-readable summary of a zod failure, for the `message` of an error. */
 export function describeIssue(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return "invalid input";

@@ -3,10 +3,10 @@
  * Content-Length over the limit is refused before reading, and a body without one (chunked) is
  * counted as it arrives and cut off as soon as it passes the limit.
  */
-import { z } from "zod";
 import { ApiError } from "../lib/errors";
+import * as z from "../lib/zod";
 
-const contentLength = z.string().regex(/^\d{1,16}$/, "Content-Length must be a whole number").transform(Number);
+const contentLength = z.pipe(z.string().check(z.regex(/^\d{1,16}$/, "Content-Length must be a whole number")), z.transform(Number));
 
 export async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");

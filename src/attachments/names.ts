@@ -1,5 +1,5 @@
 /** File names: what an upload may be called, and how that name goes back out in a header. */
-import { z } from "zod";
+import * as z from "../lib/zod";
 
 export const MAX_NAME_LENGTH = 200;
 
@@ -11,15 +11,15 @@ const FORBIDDEN = /[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/;
  * 1..200 characters once trimmed, well-formed, no controls, and no path separators: the name is
  * shown to others and becomes a download's file name, where a separator could point elsewhere.
  */
-export const fileName = z
-  .string()
-  .trim()
-  .min(1, "name must not be empty")
-  .max(MAX_NAME_LENGTH, `name is at most ${MAX_NAME_LENGTH} characters`)
-  .refine((s) => s.isWellFormed(), "name is not valid Unicode")
-  .refine((s) => !FORBIDDEN.test(s), "name contains control characters")
-  .refine((s) => !/[/\\]/.test(s), "name must not contain / or \\")
-  .refine((s) => s !== "." && s !== "..", "name must not be . or ..");
+export const fileName = z.string().check(
+  z.trim(),
+  z.minLength(1, "name must not be empty"),
+  z.maxLength(MAX_NAME_LENGTH, `name is at most ${MAX_NAME_LENGTH} characters`),
+  z.refine((s) => s.isWellFormed(), "name is not valid Unicode"),
+  z.refine((s) => !FORBIDDEN.test(s), "name contains control characters"),
+  z.refine((s) => !/[/\\]/.test(s), "name must not contain / or \\"),
+  z.refine((s) => s !== "." && s !== "..", "name must not be . or .."),
+);
 
 /**
  * A Content-Disposition value. `filename` is an ASCII stand-in for old clients (anything else

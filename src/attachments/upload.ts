@@ -5,7 +5,6 @@
  * workerd: no Node APIs on this path); image-size reads an image's dimensions from its header,
  * so clients can lay a message out before the image loads.
  */
-import { fileTypeFromBuffer } from "file-type";
 import { imageSize } from "image-size";
 import { ApiError } from "../lib/errors";
 import { ALLOWED_TYPES, allowedType, type AllowedType } from "./policy";
@@ -26,7 +25,8 @@ export function declaredType(contentType: string | undefined): AllowedType {
 
 /** The bytes' type (which must be `type`) and, for images, their size in pixels. */
 export async function inspectUpload(bytes: Uint8Array, type: AllowedType): Promise<Inspected> {
-  const sniffed = await fileTypeFromBuffer(bytes);
+  const { sniff } = await import("./sniff");
+  const sniffed = await sniff(bytes);
   if (type === "text/plain") {
     if (sniffed) throw mismatch(type, sniffed.mime);
     if (!isText(bytes)) throw new ApiError("unsupported_type", "text/plain files must be UTF-8 text without NUL bytes");

@@ -1,8 +1,7 @@
 /**
  * Request validation with zod that fails in the contract's error shape. Bodies that are not
- * JSON, and JSON that does not fit the schema, both become 400 bad_request. Takes classic
- * schemas (the routes) and zod/mini ones (the protocol's `sendInput`) alike: both are
- * zod core schemas, parsed here by core.
+ * JSON, and JSON that does not fit the schema, both become 400 bad_request. Takes any zod core
+ * schema (ours are zod/mini: src/lib/zod.ts), parsed here by core.
  */
 import type { MiddlewareHandler, ValidationTargets } from "hono";
 import { validator } from "hono/validator";

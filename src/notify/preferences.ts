@@ -5,7 +5,7 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import { EMAIL_MODES, notificationPreferences, type EmailMode } from "../db/schema";
 import { isRoomId } from "../protocol";
 

@@ -18,13 +18,17 @@ const NAMES = new Set<string>(REACTION_NAMES);
 // A pictographic emoji, a flag (two regional indicators) or a keycap, with any modifiers and
 // zero-width joiners that keep it one grapheme.
 const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator}{2}|[#*0-9]\uFE0F?\u20E3)/u;
-const segmenter = new Intl.Segmenter("en", { granularity: "grapheme" });
+// Made on first use, not at load: building a grapheme segmenter loads ICU's break rules, a
+// large share of a cold isolate's startup CPU that most isolates never need
+// (bench/results/issue10-bundle.md).
+let segmenter: Intl.Segmenter | undefined;
 
 /** One grapheme cluster that is an emoji, or a `:name:` from the list. */
 export function isReactionEmoji(s: string): boolean {
   if (s.length === 0 || s.length > 32 || !s.isWellFormed()) return false;
   const named = /^:([a-z0-9_+-]{1,30}):$/.exec(s);
   if (named) return NAMES.has(named[1]!);
+  segmenter ??= new Intl.Segmenter("en", { granularity: "grapheme" });
   const graphemes = segmenter.segment(s)[Symbol.iterator]();
   const first = graphemes.next();
   if (first.done || !graphemes.next().done) return false;

@@ -3,7 +3,6 @@
  * anyone else gets 403. docs/administration.md says what each answer means.
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { eraserStub } from "../admin/erasure";
 import { retentionStub } from "../admin/retention";
 import { readConfig } from "../config";
@@ -14,6 +13,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { userId } from "../lib/params";
 import { zValidator } from "../lib/validate";
+import * as z from "../lib/zod";
 import { adminOnly, requireUser } from "../middleware/auth";
 import type { BroadcastMessage } from "../notify/events";
 
@@ -41,9 +41,11 @@ admin.get("/stats", async (c) => {
 });
 
 const broadcastBody = z.object({
-  title: z.string().trim().min(1, "title must not be empty").max(100, "title is at most 100 characters"),
-  body: z.string().trim().min(1, "body must not be empty").max(1000, "body is at most 1000 characters"),
-  userIds: z.array(userId).min(1, "userIds: give at least one user, or leave it out for everyone").max(1000, "userIds: at most 1000 users").optional(),
+  title: z.string().check(z.trim(), z.minLength(1, "title must not be empty"), z.maxLength(100, "title is at most 100 characters")),
+  body: z.string().check(z.trim(), z.minLength(1, "body must not be empty"), z.maxLength(1000, "body is at most 1000 characters")),
+  userIds: z.optional(
+    z.array(userId).check(z.minLength(1, "userIds: give at least one user, or leave it out for everyone"), z.maxLength(1000, "userIds: at most 1000 users")),
+  ),
 });
 
 /**

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import { readLimited } from "../attachments/body";
 import { contentDisposition, fileName } from "../attachments/names";
 import { MAX_ATTACHMENT_BYTES, isImage } from "../attachments/policy";
@@ -11,6 +10,7 @@ import type { AppEnv } from "../env";
 import { ApiError, errorBody } from "../lib/errors";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
+import * as z from "../lib/zod";
 import { rateLimit } from "../limits/http";
 
 /**

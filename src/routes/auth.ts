@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import { z } from "zod";
 import { newTicket, TICKET_TTL_MS, ticketStub } from "../auth/Ticket";
 import { readConfig } from "../config";
 import { ensureUser } from "../db/users";
@@ -11,13 +10,18 @@ import { log } from "../lib/log";
 import { userId } from "../lib/params";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
+import * as z from "../lib/zod";
 import { rateLimit } from "../limits/http";
 import { identityOf, requireUser, signingSecret } from "../middleware/auth";
 import { displayNameSchema, SERVICE_ROLES, type Identity, type ServiceRole } from "../protocol";
 
 const DEV_TOKEN_TTL_S = 24 * 60 * 60;
 
-const devLogin = z.strictObject({ userId, name: displayNameSchema, roles: z.array(z.enum(SERVICE_ROLES)).max(SERVICE_ROLES.length).optional() });
+const devLogin = z.strictObject({
+  userId,
+  name: displayNameSchema,
+  roles: z.optional(z.array(z.enum(SERVICE_ROLES)).check(z.maxLength(SERVICE_ROLES.length))),
+});
 const visitorLogin = z.strictObject({ name: displayNameSchema });
 
 const devOnly = createMiddleware<AppEnv>(async (c, next) => {

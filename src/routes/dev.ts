@@ -1,7 +1,7 @@
 /** Local development helpers; every route here answers 404 unless dev mode is on. */
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import { readConfig } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import pkg from "../../package.json";
+// A named import: the bundler inlines this one string and leaves the rest of package.json out.
+import { version } from "../../package.json";
 import type { AppEnv } from "../env";
 import { limitsFor } from "../limits";
 import { jwksUrl, signingSecret } from "../middleware/auth";
@@ -27,7 +28,7 @@ health.get("/", async (c) => {
         : `error: ${secret.reason}`;
   const checks = { d1, redis, auth };
   const ok = d1 === "ok" && (secret.secret !== null || keySet) && !redis.startsWith("error");
-  return c.json({ status: ok ? "ok" : "degraded", version: pkg.version, checks }, ok ? 200 : 503);
+  return c.json({ status: ok ? "ok" : "degraded", version, checks }, ok ? 200 : 503);
 });
 
 export default health;

@@ -1,16 +1,16 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../env";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
+import * as z from "../lib/zod";
 import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, sendInput } from "../protocol";
 import { positiveInt } from "../lib/params";
 import { findUsers } from "../db/users";
 import { rateLimitHeaders } from "../limits/http";
 
 const historyQuery = z.object({
-  limit: positiveInt(HISTORY_MAX_LIMIT).optional(),
-  before: positiveInt().optional(),
+  limit: z.optional(positiveInt(HISTORY_MAX_LIMIT)),
+  before: z.optional(positiveInt()),
 });
 
 /** /api/rooms/:roomId/messages — the room checks membership on every call. */
@@ -29,7 +29,7 @@ messages.post("/", zValidator("json", sendInput), async (c) => {
   return c.json({ message }, created ? 201 : 200, limit ? rateLimitHeaders(limit) : {});
 });
 
-messages.patch("/:messageId", zValidator("json", z.strictObject({ text: z.string().max(1_000_000) })), async (c) => {
+messages.patch("/:messageId", zValidator("json", z.strictObject({ text: z.string().check(z.maxLength(1_000_000)) })), async (c) => {
   const roomId = c.req.param("roomId")!;
   const stub = roomStub(c.env, roomId);
   const message = unwrap(await stub.editMessage(roomId, c.var.user, c.req.param("messageId"), c.req.valid("json").text));

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { positiveInt } from "../lib/params";

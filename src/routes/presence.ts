@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import type { AppEnv } from "../env";
 import { zValidator } from "../lib/validate";
 import { requireUser } from "../middleware/auth";

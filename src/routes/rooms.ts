@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import { listRooms, roomMembers, roomView, setArchived, type ListCursor, type RoomView } from "../db/rooms";
 import { ROLES } from "../db/schema";
 import { findUsers } from "../db/users";
@@ -8,6 +7,7 @@ import { ApiError } from "../lib/errors";
 import { positiveInt, userId } from "../lib/params";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
+import * as z from "../lib/zod";
 import { membersOnly, requireUser } from "../middleware/auth";
 import { validRoomId } from "../middleware/room-id";
 import { TOPICS_DEFAULT_LIMIT, TOPICS_MAX_LIMIT } from "../topics";
@@ -20,20 +20,23 @@ const ROOM_LIST_DEFAULT = 50;
 const ROOM_LIST_MAX = 200;
 
 const listQuery = z.object({
-  limit: positiveInt(ROOM_LIST_MAX).optional(),
-  cursor: z.string().max(400).optional(),
-  archived: z.enum(["true", "false"]).optional(),
+  limit: z.optional(positiveInt(ROOM_LIST_MAX)),
+  cursor: z.optional(z.string().check(z.maxLength(400))),
+  archived: z.optional(z.enum(["true", "false"])),
 });
 const directBody = z.strictObject({ userId });
 const groupBody = z.strictObject({
   title: titleSchema,
-  members: z.array(userId).min(1, "a group needs at least one other member").max(500),
+  members: z.array(userId).check(z.minLength(1, "a group needs at least one other member"), z.maxLength(500)),
 });
-const addBody = z.strictObject({ userId, role: z.enum(ROLES).default("member") });
+const addBody = z.strictObject({ userId, role: z._default(z.enum(ROLES), "member") });
 const roleBody = z.strictObject({ role: z.enum(ROLES) });
 const patchBody = z
-  .strictObject({ title: z.optional(titleSchema), slowModeSeconds: z.number().int().min(0).max(MAX_SLOW_MODE_S).optional() })
-  .refine((p) => p.title !== undefined || p.slowModeSeconds !== undefined, "give title or slowModeSeconds");
+  .strictObject({
+    title: z.optional(titleSchema),
+    slowModeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(MAX_SLOW_MODE_S))),
+  })
+  .check(z.refine((p) => p.title !== undefined || p.slowModeSeconds !== undefined, "give title or slowModeSeconds"));
 
 const rooms = new Hono<AppEnv>();
 rooms.use("*", requireUser());
@@ -116,7 +119,7 @@ rooms.patch("/:roomId/members/:userId", zValidator("json", roleBody), async (c) 
   return c.json({ member });
 });
 
-rooms.delete("/:roomId/members/:userId", zValidator("query", z.object({ successor: userId.optional() })), async (c) => {
+rooms.delete("/:roomId/members/:userId", zValidator("query", z.object({ successor: z.optional(userId) })), async (c) => {
   const roomId = c.req.param("roomId");
   const { successor } = c.req.valid("query");
   unwrap(await roomStub(c.env, roomId).removeMember(roomId, c.var.user, c.req.param("userId"), successor));
@@ -151,7 +154,7 @@ rooms.get("/:roomId/presence", async (c) => {
   return c.json({ online: unwrap(await roomStub(c.env, roomId).getPresence(roomId, c.var.user)) });
 });
 
-rooms.get("/:roomId/topics", zValidator("query", z.object({ limit: positiveInt(TOPICS_MAX_LIMIT).optional() })), async (c) => {
+rooms.get("/:roomId/topics", zValidator("query", z.object({ limit: z.optional(positiveInt(TOPICS_MAX_LIMIT)) })), async (c) => {
   const roomId = c.req.param("roomId");
   const { limit = TOPICS_DEFAULT_LIMIT } = c.req.valid("query");
   return c.json(unwrap(await roomStub(c.env, roomId).getTopics(roomId, c.var.user, limit)));

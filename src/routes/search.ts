@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../env";
 import { positiveInt } from "../lib/params";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { zValidator } from "../lib/validate";
+import * as z from "../lib/zod";
 import { requireUser } from "../middleware/auth";
 import { ROOM_ID_PATTERN } from "../protocol";
 import { cursorSchema } from "../search/cursor";
@@ -15,10 +15,9 @@ const SEARCH_DEFAULT_LIMIT = 20;
 const SEARCH_MAX_LIMIT = 50;
 
 const searchQuery = z.object({
-  q: z
-    .string()
-    .max(MAX_QUERY_LENGTH, `at most ${MAX_QUERY_LENGTH} characters`)
-    .transform((q, ctx) => {
+  q: z.pipe(
+    z.string().check(z.maxLength(MAX_QUERY_LENGTH, `at most ${MAX_QUERY_LENGTH} characters`)),
+    z.transform((q: string, ctx) => {
       const match = matchExpression(q);
       if (match === null) {
         ctx.issues.push({ code: "custom", message: "nothing to search for: give at least one word", input: q });
@@ -26,9 +25,10 @@ const searchQuery = z.object({
       }
       return match;
     }),
-  roomId: z.string().regex(ROOM_ID_PATTERN, "invalid room id").optional(),
-  limit: positiveInt(SEARCH_MAX_LIMIT).optional(),
-  before: cursorSchema.optional(),
+  ),
+  roomId: z.optional(z.string().check(z.regex(ROOM_ID_PATTERN, "invalid room id"))),
+  limit: z.optional(positiveInt(SEARCH_MAX_LIMIT)),
+  before: z.optional(cursorSchema),
 });
 
 /**

@@ -4,7 +4,7 @@
  * docs/webhooks.md describes what a webhook receives.
  */
 import { Hono } from "hono";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import { readConfig } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";

@@ -4,7 +4,7 @@
  * the index horizon of the first page (the highest message rowid then), so messages that
  * arrive while someone pages do not push earlier results onto later pages as duplicates.
  */
-import { z } from "zod";
+import * as z from "../lib/zod";
 
 /** Deeper pages are not served: ranking every match again for each page gets dearer with depth. */
 export const MAX_OFFSET = 1000;
@@ -14,7 +14,10 @@ export interface Cursor {
   horizon: number;
 }
 
-const shape = z.tuple([z.number().int().min(1).max(MAX_OFFSET), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]);
+const shape = z.tuple([
+  z.number().check(z.int(), z.minimum(1), z.maximum(MAX_OFFSET)),
+  z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)),
+]);
 
 export function encodeCursor(cursor: Cursor): string {
   return btoa(JSON.stringify([cursor.offset, cursor.horizon])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -31,11 +34,14 @@ function decode(raw: string): Cursor | null {
 }
 
 /** A query-string cursor → Cursor, or a validation issue. */
-export const cursorSchema = z.string().transform((raw, ctx): Cursor => {
-  const cursor = decode(raw);
-  if (cursor === null) {
-    ctx.issues.push({ code: "custom", message: "invalid cursor", input: raw });
-    return z.NEVER;
-  }
-  return cursor;
-});
+export const cursorSchema = z.pipe(
+  z.string(),
+  z.transform((raw: string, ctx): Cursor => {
+    const cursor = decode(raw);
+    if (cursor === null) {
+      ctx.issues.push({ code: "custom", message: "invalid cursor", input: raw });
+      return z.NEVER;
+    }
+    return cursor;
+  }),
+);

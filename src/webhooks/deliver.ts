@@ -4,7 +4,7 @@
  * is the integrator's view of the same rules.
  */
 import { Webhook } from "standardwebhooks";
-import * as z from "zod/mini";
+import * as z from "../lib/zod";
 import { log } from "../lib/log";
 import { EVENT_ID_PATTERN, WEBHOOK_EVENT_TYPES, type WebhookDelivery } from "./events";
 import { claimDelivery, recordOutcome, type Outcome } from "./store";

@@ -6,7 +6,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import * as z from "zod/mini";
+import * as z from "../../lib/zod";
 import { pushSubscriptions } from "../../db/schema";
 import { fromBase64url } from "../../lib/base64";
 
