@@ -805,7 +805,7 @@ function otherRouteCase(rng: Rng, n: number, auth: Record<string, string>, authe
   const json = { ...auth, "content-type": "application/json" };
   const v = rooms.victim;
   const base = { label: "other", headers: json, route: "other" as const, expect: "either" as const };
-  const r = rng.int(18);
+  const r = rng.int(23);
   switch (r) {
     case 0: {
       const cursor = (value: string) => `?cursor=${encodeURIComponent(btoa(value).replace(/=+$/, ""))}`;
@@ -1016,6 +1016,79 @@ function otherRouteCase(rng: Rng, n: number, auth: Record<string, string>, authe
         headers: { ...auth, ...(rng.chance(0.5) ? { range: rng.pick(["bytes=0-0", "bytes=-1", "bytes=5-1", "bytes=x", "items=0-1"]) } : {}) },
         expect: authed ? "refuse" : "refuse",
       };
+    case 17:
+      return {
+        ...base,
+        label: "notifications",
+        method: "GET",
+        path: `/api/notifications${rng.pick(["", "?limit=5", "?limit=0", "?limit=101", "?before=abc", "?before=1", "?before=-1", "?__proto__=1", "?limit=%00"])}`,
+        check: (_s, b) => hasKeys(b, "notifications", "nextBefore"),
+      };
+    case 18:
+      return {
+        ...base,
+        label: "notification",
+        method: rng.pick(["POST", "DELETE"]),
+        path: `/api/notifications/${segment(rng.pick(["n_000000000000000000000000", "nope", "__proto__", "%00", "a".repeat(300), "preferences"]))}${rng.pick(["/read", ""])}`,
+        expect: "refuse",
+      };
+    case 19:
+      return {
+        ...base,
+        label: "presence",
+        method: "GET",
+        path: `/api/presence${rng.pick(["", "?userIds=", "?userIds=alice,bob", "?userIds=%00", "?userIds=<script>", `?userIds=${Array.from({ length: 101 }, (_, i) => `u${i}`).join(",")}`, "?userIds=__proto__"])}`,
+        check: (_s, b) => hasKeys(b, "users"),
+      };
+    case 20: {
+      const method = rng.pick(["GET", "PUT", "PUT", "POST"]);
+      return {
+        ...base,
+        label: "preferences",
+        method,
+        path: "/api/notifications/preferences",
+        ...(method === "GET" ? {} : { body: JSON.stringify(
+          rng.pick<unknown>([
+            { email: "daily" },
+            { email: "weekly" },
+            { inApp: "yes" },
+            { mutedRooms: ["ok", "<script>"] },
+            { mutedRooms: Array.from({ length: 501 }, (_, i) => `r${i}`) },
+            { __proto__: { push: false } },
+            randomJsonValue(rng),
+          ]),
+        ) }),
+        check: (_s, b) => hasKeys(b, "inApp", "email", "push", "mutedRooms"),
+      };
+    }
+    case 21:
+      return {
+        ...base,
+        label: "push subscription",
+        method: rng.pick(["POST", "DELETE"]),
+        path: "/api/push/subscriptions",
+        body: JSON.stringify(
+          rng.pick<unknown>([
+            { endpoint: "http://insecure.test/x", keys: { p256dh: "x", auth: "y" } },
+            { endpoint: "https://push.test/x" },
+            { endpoint: "javascript:alert(1)", keys: {} },
+            { endpoint: "x".repeat(5000) },
+            randomJsonValue(rng),
+          ]),
+        ),
+        expect: "refuse",
+      };
+    case 22: {
+      const method = rng.pick(["GET", "POST", "DELETE"]);
+      return {
+        ...base,
+        label: "webhooks (not an admin)",
+        method,
+        path: `/api/admin/webhooks${rng.pick(["", "/nope", "/__proto__"])}`,
+        ...(method === "GET" ? {} : { body: JSON.stringify({ url: "https://example.com/hook", events: ["message.created"] }) }),
+        expect: "refuse",
+      };
+    }
     default: {
       const mine = rng.chance(0.5);
       const id = mine ? rng.pick(v.own) : rng.chance(0.5) ? rng.pick(v.others) : rng.pick(["nope", "__proto__", "%00"]);

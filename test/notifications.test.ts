@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { consumeEvents } from "../src/notify/consumer";
 import type { EventMessage } from "../src/notify/events";
 import { connect, createGroup, call, expectError, people, postAs, roomStubOf, sendAndAck, tokenFor, uniqueId, api } from "./helpers";
+import { asAdmin, eventually } from "./admin-helpers";
 import { dispatch, feedOf, openUserSocket, settle, userSocket, waitForNotification } from "./notify-helpers";
 
 async function direct(a: string, b: string): Promise<string> {
@@ -243,5 +244,36 @@ describe("presence", () => {
     expect((await call("GET", `/api/presence?userIds=${ids(100)}`, a!)).status).toBe(200);
     await expectError(await call("GET", `/api/presence?userIds=${ids(101)}`, a!), 400, "bad_request");
     await expectError(await call("GET", `/api/presence?userIds=bad!id`, a!), 400, "bad_request");
+  });
+});
+
+describe("erasure", () => {
+  it("removes the user's notifications, push subscriptions, preferences and presence", async () => {
+    const [a, b] = await people("era", "erb");
+    const roomId = await direct(a!, b!);
+    await postAs(roomId, a!, "to be forgotten");
+    await dispatch(roomId);
+    await waitForNotification(b!, (n) => n.body === "to be forgotten");
+    const keys = { p256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", auth: "tBHItJI5svbpez7KI4CCXg" };
+    const sub = await call("POST", "/api/push/subscriptions", b!, { endpoint: `https://push.test/${b}`, expirationTime: null, keys });
+    expect(sub.status).toBe(201);
+    expect((await call("PUT", "/api/notifications/preferences", b!, { email: "daily" })).status).toBe(200);
+    const { socket } = await connect(roomId, b!);
+    await expect.poll(async () => (await env.DB.prepare("SELECT status FROM presence WHERE user_id = ?").bind(b).first<{ status: string }>())?.status).toBe("online");
+    socket.ws.close(1000, "bye");
+    await expect.poll(async () => (await env.DB.prepare("SELECT status FROM presence WHERE user_id = ?").bind(b).first<{ status: string }>())?.status).toBe("offline");
+
+    const started = await asAdmin("POST", `/api/admin/users/${b}/erase`);
+    expect(started.status).toBe(202);
+    await eventually(async () => {
+      const res = await asAdmin("GET", `/api/admin/users/${b}/erase`);
+      return ((await res.json()) as { erasure: { status: string } }).erasure.status === "done";
+    }, "the erasure");
+    const count = async (table: string) =>
+      (await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE user_id = ?`).bind(b).first<{ n: number }>())!.n;
+    expect(await count("notifications")).toBe(0);
+    expect(await count("push_subscriptions")).toBe(0);
+    expect(await count("notification_preferences")).toBe(0);
+    expect(await count("presence")).toBe(0);
   });
 });

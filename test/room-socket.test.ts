@@ -106,7 +106,7 @@ describe("the room socket", () => {
     // Move alice's last send to just inside, then just outside, the window.
     const age = (ms: number) =>
       runInDurableObject(stubOf(room), (_instance: Room, state) => {
-        state.storage.sql.exec("UPDATE recent_texts SET at = ? WHERE user_id = 'alice'", Date.now() - ms);
+        state.storage.sql.exec("UPDATE recent_sends SET at = ? WHERE user_id = 'alice'", Date.now() - ms);
       });
     await age(DUPLICATE_WINDOW_MS - 1000);
     alice.send({ type: "send", clientId: "inside", text: "same words" });

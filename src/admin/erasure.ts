@@ -11,6 +11,7 @@
  */
 import { roomStub } from "../lib/room-rpc";
 import { deleteUserNotifications } from "../notify/feed";
+import { removeUserSubscriptions } from "../notify/push/subscriptions";
 import { userStub } from "../user/User";
 import { JobObject, type JobContext, type JobStep } from "./jobs";
 
@@ -60,12 +61,16 @@ export const eraseInRooms: JobStep<ErasureParams> = {
   },
 };
 
-/** Notifications to the user, their presence row, and what their own object holds. */
+/** Notifications to the user, their push subscriptions, preferences and presence, and what their own object holds. */
 export const eraseNotifications: JobStep<ErasureParams> = {
   name: "notifications",
   async run({ env, params }) {
     await deleteUserNotifications(env.DB, params.userId);
-    await env.DB.prepare("DELETE FROM presence WHERE user_id = ?").bind(params.userId).run();
+    await removeUserSubscriptions(env.DB, params.userId);
+    await env.DB.batch([
+      env.DB.prepare("DELETE FROM presence WHERE user_id = ?").bind(params.userId),
+      env.DB.prepare("DELETE FROM notification_preferences WHERE user_id = ?").bind(params.userId),
+    ]);
     await userStub(env, params.userId).erase(params.userId);
     return "done";
   },

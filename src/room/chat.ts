@@ -39,7 +39,7 @@ export class Chat {
 
     const normalised = text.text === "" ? null : normaliseText(text.text);
     // Refusals the room can tell at once come first, so they do not spend the user's budget.
-    const guarded = this.p.guards.check(user.id, role, normalised, Date.now());
+    const guarded = this.p.guards.check(user.id, role, normalised, Date.now(), input.clientId);
     if (!guarded.ok) return guarded;
     const limit = (await this.p.limits.hit("sends", user.id)) ?? undefined;
     if (limit && !limit.allowed) {
@@ -64,7 +64,7 @@ export class Chat {
     if (raced) return ok({ message: await raced, created: false });
 
     // From this check to the append nothing awaits, so no other send can slip in between.
-    const admitted = this.p.guards.admit(user.id, role, normalised, Date.now());
+    const admitted = this.p.guards.admit(user.id, role, normalised, Date.now(), input.clientId);
     if (!admitted.ok) return admitted;
 
     const message = await this.p.writer.append(roomId, {

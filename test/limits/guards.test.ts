@@ -14,8 +14,8 @@ const post = (roomId: string, user: string, text: string) =>
 /** Moves a user's remembered sends in a room `ms` into the past. */
 const age = (roomId: string, userId: string, ms: number) =>
   runInDurableObject(roomStubOf(roomId), (_room: Room, state) => {
-    state.storage.sql.exec("UPDATE recent_texts SET at = at - ? WHERE user_id = ?", ms, userId);
-    state.storage.sql.exec("UPDATE last_sends SET at = at - ? WHERE user_id = ?", ms, userId);
+    state.storage.sql.exec("UPDATE recent_sends SET at = at - ? WHERE user_id = ?", ms, userId);
+    state.storage.sql.exec("UPDATE slow_sends SET at = at - ? WHERE user_id = ?", ms, userId);
   });
 
 describe(`The duplicate guard (${BACKEND})`, () => {
@@ -42,6 +42,20 @@ describe(`The duplicate guard (${BACKEND})`, () => {
     await evictDurableObject(roomStubOf(room));
     const { socket: again } = await connect(room, alice!);
     expect(await sendAndAck(again, "hello there", "retry-me")).toEqual(first);
+  });
+
+  it("stores a resend whose first attempt the guard remembered but a crash lost before it was stored", async () => {
+    const [alice] = await people("alice");
+    const room = (await createGroup(alice!, (await people("bob")))).id;
+    const { socket } = await connect(room, alice!);
+    // What a crash between the guard's write and the message's leaves behind.
+    await runInDurableObject(roomStubOf(room), async (_room: Room, state) => {
+      state.storage.sql.exec("INSERT INTO recent_sends (user_id, text, at, client_id) VALUES (?, 'lost in a crash', ?, 'lost-1')", alice, Date.now());
+    });
+    const ack = await sendAndAck(socket, "lost in a crash", "lost-1");
+    expect(ack.seq).toBe(1);
+    socket.send({ type: "send", clientId: "other-2", text: "Lost  in a CRASH" });
+    expect((await socket.next("error")).code).toBe("duplicate");
   });
 });
 
