@@ -7,6 +7,8 @@ export const users = sqliteTable("users", {
   id: text().primaryKey(),
   name: text().notNull(),
   kind: text({ enum: ["member", "visitor"] }).notNull(),
+  /** Where notification emails go: the token's `email` claim, when it had one (src/lib/jwt.ts). */
+  email: text(),
   createdAt: text("created_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`),
   updatedAt: text("updated_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`),
 });

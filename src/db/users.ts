@@ -10,14 +10,18 @@ const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 const seen = new Set<string>();
 
 /** Upserts the user, and makes every member part of the community room. */
-export async function ensureUser(d1: D1Database, user: Identity): Promise<void> {
-  const key = `${user.id}\u0000${user.name}\u0000${user.kind}`;
+export async function ensureUser(d1: D1Database, user: Identity, email?: string): Promise<void> {
+  const key = `${user.id}\u0000${user.name}\u0000${user.kind}\u0000${email ?? ""}`;
   if (seen.has(key)) return;
   const db = drizzle(d1);
+  // A token without an address keeps the one an earlier token gave.
   const upsert = db
     .insert(users)
-    .values(user)
-    .onConflictDoUpdate({ target: users.id, set: { name: user.name, kind: user.kind, updatedAt: now } });
+    .values({ id: user.id, name: user.name, kind: user.kind, email: email ?? null })
+    .onConflictDoUpdate({
+      target: users.id,
+      set: { name: user.name, kind: user.kind, updatedAt: now, ...(email ? { email } : {}) },
+    });
   if (user.kind === "member") {
     await db.batch([
       upsert,

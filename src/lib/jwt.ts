@@ -33,6 +33,8 @@ export interface Claims {
   kind: Identity["kind"];
   /** Only `staff` and `admin` are kept (others are ignored); always empty for visitors. */
   roles?: ServiceRole[];
+  /** Where notification emails go; an `email` claim that is not an address is ignored. */
+  email?: string;
   exp: number;
   iat?: number;
   nbf?: number;
@@ -189,6 +191,9 @@ function asTokenError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** Enough to send to: one @, no spaces or controls, a dot in the domain, at most 254 characters. */
+export const isEmailAddress = (s: string) => s.length <= 254 && /^[^\s@\u0000-\u001f<>]+@[^\s@\u0000-\u001f<>]+\.[^\s@\u0000-\u001f<>]+$/.test(s);
+
 function checkClaims(claims: JWTPayload): Claims {
   const { sub, kind, exp } = claims;
   if (typeof sub !== "string" || !isUserId(sub)) {
@@ -204,5 +209,7 @@ function checkClaims(claims: JWTPayload): Claims {
   // Roles this service does not know are the identity provider's own: ignored, not refused.
   // Visitors never have roles.
   const roles = kind === "member" ? [...new Set((raw ?? []).filter(isServiceRole))] : [];
-  return { ...(claims as Omit<Claims, "sub" | "name" | "kind" | "roles" | "exp">), sub, name, kind, roles, exp: exp! };
+  const { email: rawEmail, ...rest } = claims as Omit<Claims, "sub" | "name" | "kind" | "roles" | "exp"> & { email?: unknown };
+  const email = typeof rawEmail === "string" && isEmailAddress(rawEmail.trim()) ? rawEmail.trim() : undefined;
+  return { ...rest, sub, name, kind, roles, ...(email ? { email } : {}), exp: exp! };
 }

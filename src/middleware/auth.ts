@@ -23,7 +23,10 @@ export function signingSecret(env: Bindings): SecretState {
 /** The identity provider's key set, for RS256/ES256 tokens; null when not configured. */
 export const jwksUrl = (env: Bindings): string | null => env.JWKS_URL?.trim() || null;
 
-export async function identify(env: Bindings, token: string | undefined): Promise<Identity> {
+/** A verified identity, with the address notification emails go to when the token carries one. */
+export type Verified = Identity & { email?: string };
+
+export async function identify(env: Bindings, token: string | undefined): Promise<Verified> {
   if (!token) throw new ApiError("unauthorized", "missing access token");
   const state = signingSecret(env);
   const keySet = jwksUrl(env);
@@ -34,7 +37,9 @@ export async function identify(env: Bindings, token: string | undefined): Promis
   }
   try {
     const claims = await verifyToken(token, { secret: state.secret, jwksUrl: keySet }, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
-    return identityOf(env, claims);
+    const user: Verified = identityOf(env, claims);
+    if (claims.email) user.email = claims.email;
+    return user;
   } catch (err) {
     if (err instanceof TokenError) throw new ApiError("unauthorized", err.message);
     if (err instanceof KeySetUnavailable) {
@@ -81,16 +86,18 @@ export interface RequireUserOptions {
 /** Verifies the caller's token (or socket ticket), keeps their user row current and sets `c.var.user`. */
 export const requireUser = (options: RequireUserOptions = {}) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    let user: Identity;
+    let verified: Verified;
     if (options.from === "query") {
       const ticket = c.req.query("ticket");
-      user = ticket !== undefined ? await redeemTicket(c.env, ticket) : await identify(c.env, c.req.query("token"));
+      verified = ticket !== undefined ? await redeemTicket(c.env, ticket) : await identify(c.env, c.req.query("token"));
     } else {
       const header = c.req.header("authorization");
       const match = header?.match(/^Bearer\s+(\S+)$/i);
-      user = await identify(c.env, match?.[1]);
+      verified = await identify(c.env, match?.[1]);
     }
-    await ensureUser(c.env.DB, user);
+    // The address is kept on the user's row for emails, and travels no further (no socket or room sees it).
+    const { email, ...user } = verified;
+    await ensureUser(c.env.DB, user, email);
     c.set("user", user);
     await next();
   });

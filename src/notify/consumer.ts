@@ -1,15 +1,16 @@
 /**
- * The events queue's consumer: room events become notifications (and, later, webhook and
- * channel deliveries); broadcasts reach their users page by page. A message that fails is
- * retried with backoff and, after the queue's max_retries, goes to the dead-letter queue.
- * Retries are harmless: every notification id derives from its event, so nothing is written
- * or shown twice.
+ * The events queue's consumer: room events go to the webhooks and become notifications, which
+ * go on to Web Push and (a minute later) email; broadcasts reach their users page by page; the
+ * daily digest runs here too. A message that fails is retried with backoff and, after the
+ * queue's max_retries, goes to the dead-letter queue. Retries are harmless: every notification
+ * id derives from its event, and each channel remembers what it delivered.
  */
 import type { Bindings } from "../env";
 import { log } from "../lib/log";
 import type { BroadcastMessage, EventMessage, RoomEventMessage } from "./events";
 import { notificationId } from "./ids";
-import { notify, onlineAmong, type Notified } from "./notify";
+import { notify, onlineAmong, withEmailAmong, type Notified } from "./notify";
+import { digestEmail, digestPage, instantEmail, queueInstant } from "./mail";
 import { sendPush } from "./push/send";
 import { PermanentDelivery } from "./errors";
 import { isWebhookEventType, publishEvent } from "../webhooks";
@@ -23,6 +24,12 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Bind
       await handle(env, message.body);
       message.ack();
     } catch (error) {
+      if (error instanceof PermanentDelivery) {
+        // A setting that cannot work, or a refusal for good: retrying cannot help.
+        log.warn({ msg: "not delivered", kind: message.body.kind, reason: error.message });
+        message.ack();
+        continue;
+      }
       const delaySeconds = Math.min(10 * 2 ** (message.attempts - 1), 600);
       log.error({ msg: "event failed; retrying", attempts: message.attempts, delaySeconds, error });
       message.retry({ delaySeconds });
@@ -31,7 +38,18 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Bind
 }
 
 export function handle(env: Bindings, body: EventMessage): Promise<void> {
-  return body.kind === "room" ? roomEvent(env, body) : broadcast(env, body);
+  switch (body.kind) {
+    case "room":
+      return roomEvent(env, body);
+    case "broadcast":
+      return broadcast(env, body);
+    case "email":
+      return instantEmail(env, body);
+    case "digests":
+      return digestPage(env, body);
+    case "digest":
+      return digestEmail(env, body);
+  }
 }
 
 async function roomEvent(env: Bindings, body: RoomEventMessage): Promise<void> {
@@ -49,7 +67,17 @@ async function roomEvent(env: Bindings, body: RoomEventMessage): Promise<void> {
     })),
   );
   if (isWebhookEventType(body.event.type)) await publishEvent(env, body.event);
-  await pushTo(env, await notify(env, list));
+  await channels(env, await notify(env, list));
+}
+
+/** The channels beyond the app: Web Push now, email a minute later (src/notify/mail.ts). */
+async function channels(env: Bindings, notified: Notified): Promise<void> {
+  await pushTo(env, notified);
+  const { kept, prefs } = notified;
+  const instant = kept.filter((n) => prefs.get(n.userId)?.email === "instant");
+  if (instant.length === 0) return;
+  const reachable = await withEmailAmong(env.DB, instant.map((n) => n.userId));
+  await queueInstant(env, instant.filter((n) => reachable.has(n.userId)));
 }
 
 /**
@@ -101,5 +129,5 @@ async function broadcast(env: Bindings, body: BroadcastMessage): Promise<void> {
       ...(body.userIds !== null ? { unverified: true as const } : {}),
     })),
   );
-  await pushTo(env, await notify(env, list, { liveOnlyIfPresent: userIds.length > 100 }));
+  await channels(env, await notify(env, list, { liveOnlyIfPresent: userIds.length > 100 }));
 }

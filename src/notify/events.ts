@@ -43,7 +43,31 @@ export interface BroadcastMessage {
   after?: string;
 }
 
-export type EventMessage = RoomEventMessage | BroadcastMessage;
+/** An instant email to consider once the user had a minute to see the notification (src/notify/mail.ts). */
+export interface EmailMessage {
+  kind: "email";
+  notificationId: string;
+  userId: string;
+}
+
+/** A daily digest run, paging through the users who chose one from `after`. */
+export interface DigestsMessage {
+  kind: "digests";
+  /** The run's day (YYYY-MM-DD): one digest per user per day. */
+  day: string;
+  /** Notifications since then are in it. */
+  since: string;
+  after?: string;
+}
+
+export interface DigestMessage {
+  kind: "digest";
+  userId: string;
+  day: string;
+  since: string;
+}
+
+export type EventMessage = RoomEventMessage | BroadcastMessage | EmailMessage | DigestsMessage | DigestMessage;
 
 /** A message as events carry it: what a webhook receiver needs, without the room's bookkeeping. */
 export function eventMessage(m: Message) {

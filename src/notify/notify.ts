@@ -71,6 +71,20 @@ const presentAmong = (db: D1Database, ids: string[]) => withStatus(db, ids, "sta
 /** Users D1 shows online: a socket somewhere is open and not away. */
 export const onlineAmong = (db: D1Database, ids: string[]) => withStatus(db, ids, "status = 'online'");
 
+/** Users with an email address on their row. */
+export async function withEmailAmong(db: D1Database, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const chunk = ids.slice(i, i + CHUNK);
+    const { results } = await db
+      .prepare(`SELECT id FROM users WHERE email IS NOT NULL AND id IN (${chunk.map(() => "?").join(",")})`)
+      .bind(...chunk)
+      .all<{ id: string }>();
+    for (const r of results) found.add(r.id);
+  }
+  return found;
+}
+
 async function withStatus(db: D1Database, ids: string[], condition: string): Promise<Set<string>> {
   const found = new Set<string>();
   for (let i = 0; i < ids.length; i += CHUNK) {

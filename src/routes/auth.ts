@@ -5,7 +5,7 @@ import { readConfig } from "../config";
 import { ensureUser } from "../db/users";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../lib/errors";
-import { signToken, type Claims } from "../lib/jwt";
+import { isEmailAddress, signToken, type Claims } from "../lib/jwt";
 import { log } from "../lib/log";
 import { userId } from "../lib/params";
 import { roomStub, unwrap } from "../lib/room-rpc";
@@ -21,6 +21,7 @@ const devLogin = z.strictObject({
   userId,
   name: displayNameSchema,
   roles: z.optional(z.array(z.enum(SERVICE_ROLES)).check(z.maxLength(SERVICE_ROLES.length))),
+  email: z.optional(z.string().check(z.refine(isEmailAddress, "email must be an address"))),
 });
 const visitorLogin = z.strictObject({ name: displayNameSchema });
 
@@ -45,11 +46,11 @@ const auth = new Hono<AppEnv>();
 
 /** Local development only: a token for any user id, with the service roles asked for. */
 auth.post("/dev", devOnly, zValidator("json", devLogin), async (c) => {
-  const { userId: id, name, roles = [] } = c.req.valid("json");
-  const claims = claimsFor({ id, name, kind: "member" }, DEV_TOKEN_TTL_S, roles);
+  const { userId: id, name, roles = [], email } = c.req.valid("json");
+  const claims = { ...claimsFor({ id, name, kind: "member" }, DEV_TOKEN_TTL_S, roles), ...(email ? { email } : {}) };
   // The user as the token will be seen: the claimed roles and any the settings grant.
   const user = identityOf(c.env, claims);
-  await ensureUser(c.env.DB, user);
+  await ensureUser(c.env.DB, user, email);
   return c.json({ token: await issue(c.env, claims), user });
 });
 

@@ -10,6 +10,7 @@ import { log } from "../lib/log";
 import { MAX_FRAME_BYTES, PING, PONG, parseUserFrame, type Notification, type PresenceStatus, type ServerFrame } from "../protocol";
 import { readUpgrade } from "../room/handoff";
 import { Delivered } from "./delivered";
+import { EmailLedger, type SlotVerdict } from "./emails";
 import { Devices } from "./devices";
 import { Presence, writePresence } from "./presence";
 import { unreadCounts, watchRooms } from "./unread";
@@ -18,6 +19,7 @@ export class User extends DurableObject<Bindings> {
   private readonly devices: Devices;
   private readonly presence: Presence;
   private readonly delivered: Delivered;
+  private readonly emails: EmailLedger;
   private readonly maxDevices: number;
   private userId: string | null = null;
 
@@ -26,6 +28,7 @@ export class User extends DurableObject<Bindings> {
     this.devices = new Devices(ctx);
     this.presence = new Presence(ctx.storage.sql);
     this.delivered = new Delivered(ctx.storage.sql);
+    this.emails = new EmailLedger(ctx.storage.sql);
     this.maxDevices = readConfig(env).maxUserSockets;
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
@@ -131,8 +134,30 @@ export class User extends DurableObject<Bindings> {
     }
     this.presence.clear();
     this.delivered.clear();
+    this.emails.clear();
     await this.ctx.storage.delete("userId");
     this.userId = null;
+  }
+
+  /**
+   * Whether an instant email for this notification may go now: not while the user has a socket
+   * open anywhere, not twice, and at most one per room per 10 minutes.
+   */
+  async claimEmail(userId: string, roomKey: string, notificationId: string): Promise<SlotVerdict | "connected"> {
+    await this.bind(userId);
+    if (this.presence.connected(this.devices.status())) return "connected";
+    return this.emails.claim(roomKey, notificationId);
+  }
+
+  /** Whether an email (instant or digest) with this id was sent already. */
+  async emailSent(userId: string, id: string): Promise<boolean> {
+    await this.bind(userId);
+    return this.emails.isSent(id);
+  }
+
+  async markEmailSent(userId: string, id: string): Promise<void> {
+    await this.bind(userId);
+    this.emails.sent(id);
   }
 
   // ---- Helpers -----------------------------------------------------------------------------
