@@ -277,3 +277,40 @@ describe("erasure", () => {
     expect(await count("presence")).toBe(0);
   });
 });
+
+describe("preferences at work", () => {
+  it("a muted room notifies nobody who muted it, and a room joined while connected reports unread counts", async () => {
+    const [a, b, c] = await people("mua", "mub", "muc");
+    const device = await userSocket(c!);
+    const group = await createGroup(a!, [b!, c!], "Muted");
+    expect((await call("PUT", "/api/notifications/preferences", b!, { mutedRooms: [group.id] })).status).toBe(200);
+    await dispatch(group.id);
+    await device.next("notification", (f) => f.notification.kind === "added" && f.notification.roomId === group.id);
+    await new Promise((r) => setTimeout(r, 300));
+    await postAs(group.id, a!, `@${b} @${c} quiet please`);
+    await dispatch(group.id);
+    await waitForNotification(c!, (n) => n.kind === "mention");
+    await device.next("unread", (f) => f.roomId === group.id && f.count >= 1);
+    await settle(1000);
+    expect((await feedOf(b!)).notifications.filter((n) => n.roomId === group.id)).toEqual([]);
+  });
+});
+
+describe("presence across sockets", () => {
+  it("is away when every socket says so, and online again when one does not", async () => {
+    const [a, b] = await people("paw", "pbw");
+    const group = await createGroup(a!, [b!], "Away");
+    const status = async () =>
+      ((await (await call("GET", `/api/presence?userIds=${b}`, a!)).json()) as { users: { status: string }[] }).users[0]?.status;
+    const { socket: room } = await connect(group.id, b!);
+    const device = await userSocket(b!);
+    await expect.poll(status, { timeout: 5000 }).toBe("online");
+    room.send({ type: "presence", status: "away" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await status()).toBe("online");
+    device.send({ type: "presence", status: "away" });
+    await expect.poll(status, { timeout: 5000 }).toBe("away");
+    device.send({ type: "presence", status: "online" });
+    await expect.poll(status, { timeout: 5000 }).toBe("online");
+  });
+});

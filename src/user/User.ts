@@ -97,6 +97,10 @@ export class User extends DurableObject<Bindings> {
     await this.bind(userId);
     if (!this.delivered.first(notification.id)) return { devices: 0 };
     this.devices.broadcast(JSON.stringify({ type: "notification", notification } satisfies ServerFrame));
+    // A room joined while a device is connected reports its unread count from now on too.
+    if (notification.kind === "added" && notification.roomId !== null && this.devices.size > 0) {
+      this.ctx.waitUntil(watchRooms(this.env, userId, [notification.roomId], true));
+    }
     return { devices: this.devices.size };
   }
 
