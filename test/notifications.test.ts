@@ -314,3 +314,19 @@ describe("presence across sockets", () => {
     await expect.poll(status, { timeout: 5000 }).toBe("online");
   });
 });
+
+describe("changes before the event leaves", () => {
+  it("a message deleted before its event left notifies nobody; one edited still notifies, with what was sent", async () => {
+    const [a, b] = await people("cba", "cbb");
+    const roomId = await direct(a!, b!);
+    const gone = await postAs(roomId, a!, "oops, wrong person");
+    expect((await call("DELETE", `/api/rooms/${roomId}/messages/${gone.id}`, a!)).status).toBe(200);
+    const kept = await postAs(roomId, a!, "see you at 5");
+    expect((await call("PATCH", `/api/rooms/${roomId}/messages/${kept.id}`, a!, { text: "see you at 6" })).status).toBe(200);
+    await dispatch(roomId);
+    const n = await waitForNotification(b!, (n) => n.messageId === kept.id);
+    expect(n.body).toBe("see you at 5");
+    await settle(1000);
+    expect((await feedOf(b!)).notifications.filter((n) => n.messageId === gone.id)).toEqual([]);
+  });
+});

@@ -13,7 +13,8 @@ import { BACKOFF_MAX_S, backoffSeconds, classify } from "../src/webhooks/deliver
 import { publishEvent, type WebhookDelivery, type WebhookEvent, type WebhookEventType } from "../src/webhooks";
 import { DELIVERY_RETENTION_DAYS, deliveryRow, MAX_WEBHOOKS, pruneDeliveries } from "../src/webhooks/store";
 import { asAdmin, eventually, tokenWithRoles } from "./admin-helpers";
-import { api, expectError, tokenFor, uniqueId } from "./helpers";
+import { api, call, createGroup, expectError, flush, people, postAs, tokenFor, uniqueId } from "./helpers";
+import { forgetWebhookTypes } from "../src/room/interest";
 import type { PlannedAnswer, Received } from "./setup/webhook-receiver";
 
 const RECEIVER = env.TEST_WEBHOOK_URL!;
@@ -440,5 +441,30 @@ describe("delivery rows", () => {
     expect(await pruneDeliveries(env.DB, now)).toBeGreaterThanOrEqual(1);
     expect(await deliveryRow(env.DB, "evt_old", webhookId)).toBeNull();
     expect(await deliveryRow(env.DB, "evt_recent", webhookId)).not.toBeNull();
+  });
+});
+
+describe("events from the rooms", () => {
+  it("a message, its edit and its deletion, and a member added, reach a subscribed webhook signed and once each", async () => {
+    forgetWebhookTypes();
+    const { name } = await subscribedEndpoint(["message.created", "message.updated", "message.deleted", "member.added"]);
+    forgetWebhookTypes();
+    const [a, b, c] = await people("wha", "whb", "whc");
+    const group = await createGroup(a!, [b!], "Hooked");
+    const message = await postAs(group.id, a!, "hello hooks");
+    expect((await call("PATCH", `/api/rooms/${group.id}/messages/${message.id}`, a!, { text: "hello hooks, edited" })).status).toBe(200);
+    expect((await call("DELETE", `/api/rooms/${group.id}/messages/${message.id}`, a!)).status).toBe(200);
+    expect((await call("POST", `/api/rooms/${group.id}/members`, a!, { userId: c })).status).toBeLessThan(300);
+    await flush(group.id);
+    await flush(group.id);
+    await eventually(async () => (await received(name)).length >= 5, "the room's events at the webhook");
+    await new Promise((r) => setTimeout(r, 1500));
+    const all = await received(name);
+    expect(all.every((r) => r.verified)).toBe(true);
+    const types = all.map((r) => (r.payload as { type: string }).type).sort();
+    expect(types).toEqual(["member.added", "member.added", "message.created", "message.deleted", "message.updated"]);
+    const created = all.find((r) => (r.payload as { type: string }).type === "message.created")!.payload as { id: string; data: { id: string; text: string; seq: number } };
+    expect(created.data).toMatchObject({ id: message.id, text: "hello hooks", seq: message.seq });
+    expect(new Set(all.map((r) => r.webhookId)).size).toBe(all.length);
   });
 });

@@ -169,7 +169,9 @@ export class Chat {
       const change = decision.value;
       const seq = row.seq;
       // The change and its event commit together (src/room/events.ts).
+      const before = toMessage(roomId, row);
       this.p.ctx.storage.transactionSync(() => {
+        this.p.events.beforeChange(roomId, before, change.deletedAt !== undefined);
         this.p.store.update(seq, change);
         const changed = toMessage(roomId, this.p.store.byId(id)!);
         const type = change.deletedAt ? "message.deleted" : "message.updated";

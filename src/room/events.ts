@@ -15,7 +15,8 @@ import type { Message } from "../protocol";
 import { webhookTypes } from "./interest";
 import type { RoomParts } from "./parts";
 
-const SCHEMA = `CREATE TABLE IF NOT EXISTS room_events (n INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);`;
+/** `created_seq`: a message's creation event, kept here because the message changed before it left (below). */
+const SCHEMA = `CREATE TABLE IF NOT EXISTS room_events (n INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, created_seq INTEGER);`;
 /** Events read per step. */
 const BATCH = 50;
 /** A queue batch may hold 100 messages and 256 KB in all; JSON length in UTF-16 units, times 3, bounds the bytes. */
@@ -50,6 +51,21 @@ export class RoomEvents {
     this.queued++;
   }
 
+  /**
+   * A message is about to change before its creation event left: the event is recorded now,
+   * as the message was, so `message.created` says what was sent (and a message deleted before
+   * it left notifies nobody). Call it in the same synchronous step as the change.
+   */
+  beforeChange(roomId: string, current: Message, deleting: boolean): void {
+    if (current.seq <= this.cursor) return;
+    const { sql } = this.p.ctx.storage;
+    if (sql.exec("SELECT 1 FROM room_events WHERE created_seq = ?", current.seq).toArray().length > 0) return;
+    const body = this.created(roomId, current);
+    if (deleting) body.notify = [];
+    sql.exec("INSERT INTO room_events (body, created_seq) VALUES (?, ?)", JSON.stringify(body), current.seq);
+    this.queued++;
+  }
+
   /** Hands everything pending to the queue, oldest first. Throws (to the alarm's retry) if the queue refuses. */
   async dispatch(roomId: string): Promise<void> {
     const queue = this.p.env.EVENTS;
@@ -57,7 +73,16 @@ export class RoomEvents {
       const upTo = Math.min(this.cursor + BATCH, this.p.store.lastSeq);
       const messages = await this.p.history.range(roomId, this.cursor + 1, upTo);
       const types = await webhookTypes(this.p.env.DB);
-      const bodies = messages.map((m) => this.created(roomId, m)).filter((b) => wanted(b, types));
+      const recorded = new Set(
+        this.p.ctx.storage.sql
+          .exec<{ seq: number }>("SELECT created_seq AS seq FROM room_events WHERE created_seq BETWEEN ? AND ?", this.cursor + 1, upTo)
+          .toArray()
+          .map((r) => r.seq),
+      );
+      const bodies = messages
+        .filter((m) => !recorded.has(m.seq))
+        .map((m) => this.created(roomId, m))
+        .filter((b) => wanted(b, types));
       await sendAll(queue, bodies);
       this.cursor = upTo;
       this.p.store.setMeta("eventsThroughSeq", String(upTo));
