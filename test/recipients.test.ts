@@ -7,7 +7,12 @@ const members = [
   { id: "bob", name: "Bob" },
   { id: "carol", name: "Carol Smith" },
 ];
-const room = (over: Partial<RoomFacts> = {}): RoomFacts => ({ kind: "group", title: "Team", members, present: [], staff: [], viewing: () => false, ...over });
+type Facts = Omit<RoomFacts, "members" | "present"> & { members: RoomFacts["members"] | { id: string; name: string }[]; present: RoomFacts["present"] | { id: string; name: string }[] };
+const room = (over: Partial<Facts> = {}): RoomFacts => {
+  const f: Facts = { kind: "group", title: "Team", members, present: [], staff: [], viewing: () => false, ...over };
+  const lazy = <T,>(v: T[] | (() => T[])) => (typeof v === "function" ? v : () => v);
+  return { ...f, members: lazy(f.members as never), present: lazy(f.present as never) };
+};
 const message = (over: Partial<MessageFacts> = {}): MessageFacts => ({ author: alice, text: "hi", hasFiles: false, replyToAuthorId: null, ...over });
 const who = (list: { userId: string; kind: string }[]) => list.map((r) => `${r.userId}:${r.kind}`).sort();
 

@@ -20,10 +20,13 @@ export interface MessageFacts {
 export interface RoomFacts {
   kind: RoomKind;
   title: string | null;
-  /** Members with a row here (the community keeps rows only for raised roles). */
-  members: ReadonlyArray<UserRef>;
-  /** Users with a socket here now, with their names (mentions in the community find them so). */
-  present: ReadonlyArray<UserRef>;
+  /**
+   * Members with a row here (the community keeps rows only for raised roles), and users with a
+   * socket here now (mentions in the community find them so). Functions: most messages in a
+   * large room mention nobody, and need neither list.
+   */
+  members: () => ReadonlyArray<UserRef>;
+  present: () => ReadonlyArray<UserRef>;
   /** The configured staff (visitor rooms). */
   staff: readonly string[];
   viewing: (userId: string) => boolean;
@@ -54,21 +57,19 @@ export function recipientsOf(message: MessageFacts, room: RoomFacts): Recipient[
     const current = chosen.get(userId);
     if (current === undefined || RANK[kind] < RANK[current]) chosen.set(userId, kind);
   };
-  const memberIds = new Set(room.members.map((m) => m.id));
-
   if (room.kind === "direct") {
-    for (const id of memberIds) choose(id, "dm");
+    for (const m of room.members()) choose(m.id, "dm");
   } else if (room.kind === "visitor") {
     if (message.author.kind === "visitor") {
-      for (const id of new Set([...room.staff, ...memberIds])) if (id !== message.author.id) choose(id, "visitor");
+      for (const id of new Set([...room.staff, ...room.members().map((m) => m.id)])) if (id !== message.author.id) choose(id, "visitor");
     } else {
       // Staff answered: the visitor (the room's one visitor row) hears of it.
-      for (const m of room.members) if (!room.staff.includes(m.id)) choose(m.id, "dm");
+      for (const m of room.members()) if (!room.staff.includes(m.id)) choose(m.id, "dm");
     }
   } else {
     const words = mentionsIn(message.text);
     if (words.size > 0) {
-      const known = room.kind === "community" ? [...room.members, ...room.present] : room.members;
+      const known = room.kind === "community" ? [...room.members(), ...room.present()] : room.members();
       for (const m of known) {
         if (words.has(m.id.toLowerCase()) || words.has(m.name.toLowerCase()) || words.has(m.name.replace(/\s+/g, "").toLowerCase())) {
           choose(m.id, "mention");
@@ -84,7 +85,7 @@ export function recipientsOf(message: MessageFacts, room: RoomFacts): Recipient[
       }
     }
     const replied = message.replyToAuthorId;
-    if (replied !== null && (room.kind === "community" || memberIds.has(replied))) choose(replied, "reply");
+    if (replied !== null && (room.kind === "community" || room.members().some((m) => m.id === replied))) choose(replied, "reply");
   }
 
   const where = room.title ?? "a conversation";

@@ -112,8 +112,8 @@ export class RoomEvents {
           {
             kind: info.kind,
             title: info.title,
-            members: membership.list(),
-            present: connections.online(),
+            members: () => membership.list(),
+            present: () => connections.online(),
             staff: config.staff,
             viewing: (userId) => connections.statusOf(userId) === "online",
           },
