@@ -19,6 +19,7 @@ import { sendPush } from "../src/notify/push/send";
 import { generateVapidPair } from "../src/notify/push/vapid";
 import { removeUserSubscriptions, subscriptionsOf } from "../src/notify/push/subscriptions";
 import { BASE, api, call, expectError, tokenFor, uniqueId } from "./helpers";
+import { outbox } from "./notify-helpers";
 
 const DEFAULTS: Preferences = { inApp: true, email: "instant", push: true, mutedRooms: [] };
 const RECEIVER = env.TEST_RECEIVER_URL!;
@@ -377,20 +378,6 @@ function email(to = mailTo(), extra: Partial<OutgoingEmail> = {}): OutgoingEmail
   return { id: uniqueId("mail"), userId: uniqueId("user"), to, subject: "New messages in Team", text: "Alice: hello", headers: {}, ...extra };
 }
 
-interface OutboxEmail {
-  id: string;
-  to: string;
-  subject: string;
-  text: string;
-  headers: Record<string, string>;
-  createdAt: string;
-}
-
-async function outbox(to: string): Promise<OutboxEmail[]> {
-  const res = await api(`/api/dev/outbox?to=${encodeURIComponent(to)}`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { emails: OutboxEmail[] }).emails;
-}
 
 const withProvider = (settings: Record<string, string | undefined>) => ({ ...env, ...settings }) as Bindings;
 const postmark = withProvider({ EMAIL_PROVIDER: "postmark", EMAIL_API_TOKEN: "POSTMARK_API_TEST", EMAIL_FROM: "Team Chat <chat@example.com>" });

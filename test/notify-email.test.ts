@@ -10,21 +10,8 @@ import { DEV_JWT_SECRET } from "../src/middleware/auth";
 import { handle } from "../src/notify/consumer";
 import { DIGEST_CRON } from "../src/notify/mail";
 import { BASE, call, createGroup, people, postAs } from "./helpers";
-import { dispatch, userSocket, waitForNotification } from "./notify-helpers";
+import { dispatch, outbox, userSocket, waitForNotification } from "./notify-helpers";
 
-interface OutboxEmail {
-  id: string;
-  to: string;
-  subject: string;
-  text: string;
-  headers: Record<string, string>;
-}
-
-async function outbox(to: string): Promise<OutboxEmail[]> {
-  const res = await SELF.fetch(`${BASE}/api/dev/outbox?to=${encodeURIComponent(to)}`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { emails: OutboxEmail[] }).emails;
-}
 
 /** Signs in once with an `email` claim, as an identity provider's token would carry it. */
 async function withAddress(userId: string): Promise<string> {

@@ -39,5 +39,21 @@ export async function waitForNotification(userId: string, match: (n: Notificatio
   }
 }
 
+export interface OutboxEmail {
+  id: string;
+  to: string;
+  subject: string;
+  text: string;
+  headers: Record<string, string>;
+  createdAt: string;
+}
+
+/** What the local email provider stored for `to` (GET /api/dev/outbox), newest first. */
+export async function outbox(to: string): Promise<OutboxEmail[]> {
+  const res = await SELF.fetch(`${BASE}/api/dev/outbox?to=${encodeURIComponent(to)}`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { emails: OutboxEmail[] }).emails;
+}
+
 /** Lets the queue deliver what it holds, so a test can then say that nothing arrived. */
 export const settle = (ms = 2500) => new Promise((r) => setTimeout(r, ms));

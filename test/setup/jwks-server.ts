@@ -17,6 +17,7 @@
  */
 import { generateKeyPairSync, type JsonWebKey, type KeyObject } from "node:crypto";
 import { createServer, type Server } from "node:http";
+import { listen, onConfiguredPort } from "./listen";
 
 type Alg = "RS256" | "ES256";
 
@@ -111,27 +112,9 @@ export async function startJwksServer(port = 0): Promise<JwksServer> {
       }
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : port}`;
-  return {
-    url,
-    setUrl: (name) => `${url}/sets/${name}/jwks.json`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const listening = await listen(server, port);
+  return { ...listening, setUrl: (name) => `${listening.url}/sets/${name}/jwks.json` };
 }
 
-/** Vitest globalSetup for the workers project: the port comes from vitest.config.ts. */
-export default async function setup() {
-  const port = Number(process.env.TEST_JWKS_PORT);
-  if (!port) throw new Error("vitest.config.ts sets TEST_JWKS_PORT");
-  const server = await startJwksServer(port);
-  return () => server.close();
-}
+/** Vitest globalSetup: the port comes from vitest.config.ts. */
+export default onConfiguredPort("TEST_JWKS_PORT", startJwksServer);

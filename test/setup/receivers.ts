@@ -25,6 +25,7 @@ import { createECDH, createPublicKey, verify } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 // @ts-expect-error: http_ece ships no types
 import ece from "http_ece";
+import { listen, onConfiguredPort } from "./listen";
 
 export const PUSH_HOST = "push.test";
 export const MAIL_HOSTS = ["api.postmarkapp.com", "api.resend.com"];
@@ -186,25 +187,8 @@ export async function startReceivers(port = 0): Promise<{ url: string; close(): 
             : Promise.resolve(json(res, 502, { error: `not a test host: ${host}` }));
     handle.catch((err) => json(res, 500, { error: String(err) }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  return {
-    url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listen(server, port);
 }
 
-/** Vitest globalSetup for the workers project: the port comes from vitest.config.ts. */
-export default async function setup() {
-  const port = Number(process.env.TEST_RECEIVER_PORT);
-  if (!port) throw new Error("vitest.config.ts sets TEST_RECEIVER_PORT");
-  const server = await startReceivers(port);
-  return () => server.close();
-}
+/** Vitest globalSetup: the port comes from vitest.config.ts. */
+export default onConfiguredPort("TEST_RECEIVER_PORT", startReceivers);

@@ -16,6 +16,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { Webhook } from "standardwebhooks";
+import { listen, onConfiguredPort } from "./listen";
 
 export type PlannedAnswer = number | "drop";
 
@@ -105,25 +106,8 @@ export async function startWebhookReceiver(port = 0): Promise<{ url: string; clo
     if (answered === "drop") return res.socket?.destroy();
     return send(answered, { received: verified });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  return {
-    url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listen(server, port);
 }
 
-/** Vitest globalSetup for the workers project: the port comes from vitest.config.ts. */
-export default async function setup() {
-  const port = Number(process.env.TEST_WEBHOOK_PORT);
-  if (!port) throw new Error("vitest.config.ts sets TEST_WEBHOOK_PORT");
-  const receiver = await startWebhookReceiver(port);
-  return () => receiver.close();
-}
+/** Vitest globalSetup: the port comes from vitest.config.ts. */
+export default onConfiguredPort("TEST_WEBHOOK_PORT", startWebhookReceiver);
