@@ -75,6 +75,17 @@ describe("direct rooms", () => {
 });
 
 describe("groups", () => {
+  it("start with up to 500 other members (more than D1 binds in one statement) and refuse 501", async () => {
+    const [admin] = await people("big-admin");
+    const others = await people(...Array.from({ length: 501 }, (_, i) => `big${i}`));
+    const res = await call("POST", "/api/rooms/group", admin!, { title: "Everyone", members: others.slice(0, 500) });
+    expect(res.status).toBe(201);
+    const { room } = (await res.json()) as { room: { id: string } };
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM members WHERE room_id = ?").bind(room.id).first<{ n: number }>();
+    expect(count!.n).toBe(501);
+    await expectError(await call("POST", "/api/rooms/group", admin!, { title: "Too many", members: others }), 400, "bad_request");
+  });
+
   it("makes the creator admin and the others members", async () => {
     const [a, b, c] = await people("a", "b", "c");
     const room = await createGroup(a!, [b!, c!, b!, a!], "  Launch team  ");

@@ -1,5 +1,5 @@
 /** Users in D1: kept up to date from verified token claims, and looked up by id. */
-import { inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Identity } from "../protocol";
 import { members, users } from "./schema";
@@ -38,10 +38,11 @@ export async function ensureUser(d1: D1Database, user: Identity, email?: string)
 
 export async function findUsers(d1: D1Database, ids: string[]): Promise<Map<string, Identity>> {
   if (ids.length === 0) return new Map();
+  // One JSON parameter, not one per id: D1 binds at most 100 values, and a group may start with 500 members.
   const rows = await drizzle(d1)
     .select({ id: users.id, name: users.name, kind: users.kind })
     .from(users)
-    .where(inArray(users.id, ids));
+    .where(sql`${users.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`);
   return new Map(rows.map((r) => [r.id, r]));
 }
 
