@@ -248,12 +248,15 @@ describe("presence", () => {
 });
 
 describe("erasure", () => {
-  it("removes the user's notifications, push subscriptions, preferences and presence", async () => {
+  it("removes the user's notifications and those quoting them, push subscriptions, preferences, presence and address", async () => {
     const [a, b] = await people("era", "erb");
     const roomId = await direct(a!, b!);
     await postAs(roomId, a!, "to be forgotten");
+    await postAs(roomId, b!, "my words, quoted in a's feed");
     await dispatch(roomId);
     await waitForNotification(b!, (n) => n.body === "to be forgotten");
+    await waitForNotification(a!, (n) => n.body === "my words, quoted in a's feed");
+    await env.DB.prepare("UPDATE users SET email = 'erb@example.com' WHERE id = ?").bind(b).run();
     const keys = { p256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", auth: "tBHItJI5svbpez7KI4CCXg" };
     const sub = await call("POST", "/api/push/subscriptions", b!, { endpoint: `https://push.test/${b}`, expirationTime: null, keys });
     expect(sub.status).toBe(201);
@@ -275,6 +278,8 @@ describe("erasure", () => {
     expect(await count("push_subscriptions")).toBe(0);
     expect(await count("notification_preferences")).toBe(0);
     expect(await count("presence")).toBe(0);
+    expect((await env.DB.prepare("SELECT email FROM users WHERE id = ?").bind(b).first<{ email: string | null }>())!.email).toBeNull();
+    expect((await feedOf(a!)).notifications.filter((n) => n.body === "my words, quoted in a's feed")).toEqual([]);
   });
 });
 

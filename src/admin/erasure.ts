@@ -61,7 +61,10 @@ export const eraseInRooms: JobStep<ErasureParams> = {
   },
 };
 
-/** Notifications to the user, their push subscriptions, preferences and presence, and what their own object holds. */
+/**
+ * Notifications to the user and those quoting their messages, their push subscriptions,
+ * preferences, presence and email address, and what their own object holds.
+ */
 export const eraseNotifications: JobStep<ErasureParams> = {
   name: "notifications",
   async run({ env, params }) {
@@ -70,6 +73,9 @@ export const eraseNotifications: JobStep<ErasureParams> = {
     await env.DB.batch([
       env.DB.prepare("DELETE FROM presence WHERE user_id = ?").bind(params.userId),
       env.DB.prepare("DELETE FROM notification_preferences WHERE user_id = ?").bind(params.userId),
+      env.DB.prepare("UPDATE users SET email = NULL WHERE id = ?").bind(params.userId),
+      // Other people's notifications quote the user's messages (title and excerpt): they go too.
+      env.DB.prepare("DELETE FROM notifications WHERE message_id IN (SELECT id FROM messages WHERE author_id = ?)").bind(params.userId),
     ]);
     await userStub(env, params.userId).erase(params.userId);
     return "done";
