@@ -1,4 +1,5 @@
 /** latest.md and latest.svg, built from the data in latest.json only. */
+import { notifyGoalLines, notifySection } from "./report-notify.mjs";
 import { BASELINE, MIX_TARGETS, RATIOS, TARGETS } from "./targets.mjs";
 
 const COLORS = {
@@ -130,6 +131,7 @@ export function renderMarkdown(results, svgName) {
   if (results.cpu) out.push(...interleavedSection(results, targets));
   if (results.mix) out.push(...mixSection(results, targets));
   if (results.limits) out.push(...limitsSection(results));
+  if (results.notify) out.push(...notifySection(results));
   if (results.memory) out.push(...memorySection(results, f));
   if (results.history) out.push(...historySection(results));
   if (results.flush) out.push(...flushSection(results));
@@ -168,6 +170,7 @@ function goalLines(results, f) {
     );
   }
   lines.push(...limitGoalLines(results));
+  lines.push(...notifyGoalLines(results));
   const ref = results.reference;
   if (ref && results.fanout) {
     const now = fanoutRatios(results);
