@@ -261,6 +261,7 @@ async function main() {
     const results = {
       meta: {
         mode: QUICK ? "quick" : "full",
+        command: ["npm run bench --", ...process.argv.slice(2)].join(" "),
         date: new Date().toISOString(),
         commit: git("rev-parse", "--short", "HEAD"),
         dirty: (git("status", "--porcelain", "--", "src") ?? "").length > 0,
