@@ -86,6 +86,10 @@ export function notifySection(results) {
   }
   out.push("");
   notes.push(
+    "Here every object runs on workerd's one thread: while the user objects take a report's calls, the room's acks wait too. Deployed, user " +
+      "objects run elsewhere and the room pays only for making the calls.",
+  );
+  notes.push(
     "Expected: **none** writes ~0 notification rows per message and calls no user object (nobody to notify, no webhook: no event leaves the room); " +
       "the message rows (1 per message) are the flush, the same in every variant. Not counted: the flush's per-flush updates (the room's row, the sender's read position).",
   );
