@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --quick] [-- --only fanout,cpu,mix,limits,roomsize,memory,history,flush] [-- --targets ours,do-min]
+ * npm run bench [-- --quick] [-- --only fanout,cpu,mix,limits,notify,roomsize,memory,history,flush] [-- --targets ours,do-min]
  *
  * Runs the whole suite against local workerd (the Miniflare that wrangler itself uses) and
  * Node baselines, then writes bench/results/latest.md, latest.json and latest.svg.
@@ -16,6 +16,8 @@ import { BENCH_DIR, RESULTS_DIR, ROOT, STATE_DIR } from "./lib/paths.mjs";
 import { fanoutRatios, renderMarkdown, renderSvg } from "./lib/report.mjs";
 import { limitVariants as limitVariantVars, limits as limitsSection } from "./lib/scenario-limits.mjs";
 import { mix } from "./lib/scenario-mix.mjs";
+import { NOTIFY_VARIANTS } from "./lib/notify-setup.mjs";
+import { notify } from "./lib/scenario-notify.mjs";
 import * as scenarios from "./lib/scenarios.mjs";
 import { redisMissing, startRedis } from "./lib/redis.mjs";
 import { applyMigrations, startNodeTarget, startWorkerd } from "./lib/servers.mjs";
@@ -25,7 +27,7 @@ import { BENCH_VARS } from "./lib/vars.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 
-const SECTIONS = ["fanout", "cpu", "mix", "limits", "roomsize", "history", "flush", "memory"];
+const SECTIONS = ["fanout", "cpu", "mix", "limits", "notify", "roomsize", "history", "flush", "memory"];
 
 const { flag, option, vars: withVars } = cliArgs();
 if (flag("help")) {
@@ -79,6 +81,8 @@ const FULL = {
   mix: { configs: [[10, 100], [4, 10]], rates: { "10x100": 25, "4x10": 100 }, rounds: 3, stepMs: 5000, seedRate: 200 },
   // The send path with rate limits off, embedded and Upstash (senders × receivers at msg/s).
   limits: { configs: [[1, 10], [10, 100]], rates: { "1x10": 100, "10x100": 25 }, rounds: 3, stepMs: 5000 },
+  // One group of `members` per variant (none, some, all with a user socket open; mentions), one sender.
+  notify: { members: 1000, someSockets: 100, receivers: 10, rate: 20, stepMs: 10_000, rounds: 3, mentionEvery: 10, variants: NOTIFY_VARIANTS },
   memory: { sizes: [1000, 5000], hibernateWaitMs: 15_000, freshServers: true, settleMs: 2500 },
   history: { sizes: [1_000, 100_000, 1_000_000], requests: 100, seedBatch: 100_000 },
   flush: { batches: [10, 100, 1000], rows: { 10: 2_000, 100: 10_000, 1000: 30_000 } },
@@ -105,6 +109,8 @@ const QUICK_CFG = {
   mix: { configs: [[10, 100]], rates: { "10x100": 25 }, rounds: 1, stepMs: 1200, seedRate: 200 },
   // Three rounds, so the median is a middle one and not the larger of two.
   limits: { configs: [[1, 10], [10, 100]], rates: { "1x10": 100, "10x100": 25 }, rounds: 3, stepMs: 1200 },
+  // Smaller groups: setting up four rooms of 1,000 and their "added" notifications takes minutes.
+  notify: { members: 200, someSockets: 20, receivers: 10, rate: 20, stepMs: 3000, rounds: 1, mentionEvery: 10, variants: NOTIFY_VARIANTS },
   memory: { sizes: [500], hibernateWaitMs: 0, freshServers: false, settleMs: 1000 },
   history: { sizes: [1_000, 100_000], requests: 20, seedBatch: 100_000 },
   flush: { batches: [10, 100, 1000], rows: { 10: 300, 100: 2_000, 1000: 4_000 } },
@@ -255,6 +261,7 @@ async function main() {
     const results = {
       meta: {
         mode: QUICK ? "quick" : "full",
+        command: ["npm run bench --", ...process.argv.slice(2)].join(" "),
         date: new Date().toISOString(),
         commit: git("rev-parse", "--short", "HEAD"),
         dirty: (git("status", "--porcelain", "--", "src") ?? "").length > 0,
@@ -277,6 +284,7 @@ async function main() {
       ["cpu", "CPU per delivery, interleaved", scenarios.cpuInterleaved, "cpu"],
       ["mix", "reactions and reads", mix, "mix"],
       ["limits", "rate limits on the send path", limitsSection, "limits"],
+      ["notify", "notifications on the send path", notify, "notify"],
       ["roomsize", "room size", scenarios.roomSize, "roomSize"],
       ["history", "history", scenarios.history, "history"],
       ["flush", "flush", scenarios.flush, "flush"],
@@ -294,6 +302,10 @@ async function main() {
       if (!only.includes(key)) continue;
       if (key === "limits" && !limitVariants) {
         log(`== ${title} == skipped: it measures variants of ours, which is not among --targets`);
+        continue;
+      }
+      if (key === "notify" && !targets.includes("ours")) {
+        log(`== ${title} == skipped: it measures ours, which is not among --targets`);
         continue;
       }
       log(`== ${title} ==`);

@@ -1,13 +1,16 @@
-/** The parent side of the load generator: forks loadgen processes and talks to them. */
+/**
+ * The parent side of the load generator: forks loadgen processes (or another generator script,
+ * e.g. lib/user-sockets.mjs) and talks to them.
+ */
 import { fork } from "node:child_process";
 import { join } from "node:path";
 import hdr from "hdr-histogram-js";
 import { BENCH_DIR } from "./paths.mjs";
 
 export class GenProcess {
-  constructor(name) {
+  constructor(name, script = "lib/loadgen.mjs") {
     this.name = name;
-    this.child = fork(join(BENCH_DIR, "lib/loadgen.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.child = fork(join(BENCH_DIR, script), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.pending = new Map();
     this.seq = 0;
     this.child.on("message", (msg) => {

@@ -8,7 +8,7 @@
  * Commands (IPC `{ id, cmd, ... }`, answered with `{ id, ok, ... }`):
  *   connect  { target, base, room, users: [{ id, token? }], count, concurrency }
  *   arm      { tag }                     count frames of this step only, reset histograms
- *   send     { tag, rate, count, startUs, textBytes, mix? }   (the sender process)
+ *   send     { tag, rate, count, startUs, textBytes, mix?, mention? }   (the sender process)
  *   collect  { tag, expected, deadlineUs, plan? }  wait for full delivery (or the deadline)
  *   recentAcks { n }                     ids of the newest messages acked in the last step
  *
@@ -250,9 +250,14 @@ function arm(msg) {
 /** Scheduled send time (µs) of each message of this step, by index, for ack latency. */
 const schedule = new Map();
 
-function send({ tag: t, rate, count, startUs, textBytes = 64, mix = null }) {
+/**
+ * `mention` ({ every, ids }): every `every`-th message (k = 0, every, 2·every, …) also @mentions
+ * one of `ids`, the next one each time (the notify section).
+ */
+function send({ tag: t, rate, count, startUs, textBytes = 64, mix = null, mention = null }) {
   const pad = "x".repeat(Math.max(0, textBytes - 32));
-  const sendMessage = (conn, k, sched) => conn.sendMessage(`${t}-${k}`, `bench ${t} ${k} ${sched} ${pad}`, k);
+  const at = (k) => (mention && k % mention.every === 0 ? ` @${mention.ids[(k / mention.every) % mention.ids.length]}` : "");
+  const sendMessage = (conn, k, sched) => conn.sendMessage(`${t}-${k}`, `bench ${t} ${k} ${sched} ${pad}${at(k)}`, k);
   const act = mix ? mixActions(count, mix, sendMessage) : (k, sched) => sendMessage(conns[k % conns.length], k, sched);
   let k = 0;
   return new Promise((resolve) => {

@@ -40,6 +40,15 @@ export function rssBytes(pids) {
   return total;
 }
 
+/** Open file descriptors of a process (every SQLite database a Durable Object has open holds some). */
+export function openFiles(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return null;
+  }
+}
+
 /** The machine's CPU counters (all cores, in ticks): busy = total − idle. */
 export function machineTicks() {
   const line = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);

@@ -1,4 +1,5 @@
 /** latest.md and latest.svg, built from the data in latest.json only. */
+import { notifyGoalLines, notifySection } from "./report-notify.mjs";
 import { BASELINE, MIX_TARGETS, RATIOS, TARGETS } from "./targets.mjs";
 
 const COLORS = {
@@ -90,6 +91,8 @@ export function renderMarkdown(results, svgName) {
       `${m.cores} × ${m.cpu} · ${m.memGiB} GiB · Node ${m.node} · ${m.workerd ?? "workerd"} · took ${Math.round((m.durationS ?? 0) / 60)} min`,
   );
   out.push("");
+  // Runs from before the command was recorded have none.
+  if (m.command) out.push(`\`${m.command}\``, "");
   out.push(
     "Absolute numbers drift between runs on this shared 2-core box; compare the ratios, which come from the " +
       "same run. The load generator shares the machine, so server CPU per delivered message (from the server " +
@@ -102,18 +105,22 @@ export function renderMarkdown(results, svgName) {
 
   // Ratios.
   const ratios = RATIOS.filter(([a, b]) => targets.includes(a) && targets.includes(b));
-  out.push("## Ratios (same run)");
-  out.push("");
-  out.push("Higher is better for rates and room sizes; lower is better for latency, CPU and memory.");
-  out.push("");
-  out.push(`| figure | ${ratios.map(([a, b]) => `${a} / ${b}`).join(" | ")} |`);
-  out.push(`|---|${ratios.map(() => "---:").join("|")}|`);
+  const rows = [];
   for (const [key, byTarget] of Object.entries(f)) {
     const cells = ratios.map(([a, b]) => fmtRatio(ratio(byTarget[a], byTarget[b])));
     if (cells.every((c) => c === "–")) continue;
-    out.push(`| ${key} | ${cells.join(" | ")} |`);
+    rows.push(`| ${key} | ${cells.join(" | ")} |`);
   }
-  out.push("");
+  // A run of one target (e.g. the notify section alone) has no ratio between targets.
+  if (rows.length) {
+    out.push("## Ratios (same run)");
+    out.push("");
+    out.push("Higher is better for rates and room sizes; lower is better for latency, CPU and memory.");
+    out.push("");
+    out.push(`| figure | ${ratios.map(([a, b]) => `${a} / ${b}`).join(" | ")} |`);
+    out.push(`|---|${ratios.map(() => "---:").join("|")}|`);
+    out.push(...rows, "");
+  }
 
   // Goals.
   const goals = goalLines(results, f);
@@ -130,6 +137,7 @@ export function renderMarkdown(results, svgName) {
   if (results.cpu) out.push(...interleavedSection(results, targets));
   if (results.mix) out.push(...mixSection(results, targets));
   if (results.limits) out.push(...limitsSection(results));
+  if (results.notify) out.push(...notifySection(results));
   if (results.memory) out.push(...memorySection(results, f));
   if (results.history) out.push(...historySection(results));
   if (results.flush) out.push(...flushSection(results));
@@ -168,6 +176,7 @@ function goalLines(results, f) {
     );
   }
   lines.push(...limitGoalLines(results));
+  lines.push(...notifyGoalLines(results));
   const ref = results.reference;
   if (ref && results.fanout) {
     const now = fanoutRatios(results);

@@ -149,12 +149,14 @@ export const median = (values) => (values.length ? [...values].sort((a, b) => a 
  * entry once per target per round): a busy or quiet spell on this shared box then falls on
  * all of them alike. `open(name)` returns { session, ... }, handed to every turn. An error
  * ends the whole comparison (a ratio needs every target) and is passed to `failed`. With
- * `rotate`, each round starts one target further on, so no target always goes first.
+ * `rotate`, each round starts one target further on, so no target always goes first. `ready`
+ * runs once every target is open, before the first round.
  */
-export async function interleave(ctx, label, targets, rounds, { open, turn, turns = [turn], failed, rotate = false }) {
+export async function interleave(ctx, label, targets, rounds, { open, turn, turns = [turn], failed, rotate = false, ready }) {
   const opened = [];
   try {
     for (const name of targets) opened.push({ name, state: await open(name) });
+    await ready?.();
     for (let round = 1; round <= rounds; round++) {
       const shift = rotate ? (round - 1) % opened.length : 0;
       const order = [...opened.slice(shift), ...opened.slice(0, shift)];

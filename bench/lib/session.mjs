@@ -139,11 +139,12 @@ export class Session {
    * One step: `rate` messages/s for `durationMs`, then up to `graceMs` for the last deliveries.
    * With `mix` ({ shares, writers, messages }, see lib/mix.mjs) the actions are sends, reacts
    * and reads; each is delivered to every socket (as `message`, `updated` or `read`).
+   * With `mention` ({ every, ids }) every `every`-th message @mentions one of `ids` (lib/loadgen.mjs).
    * `keepAck`: the result also carries the sender's ack-latency histogram (encoded), so that
    * rounds can be pooled. A target with `side` ({ name: pids }: processes the server relies on
    * outside its own, e.g. Redis) gets their CPU reported apart, per name: `sideCpuPerDeliveryUs`.
    */
-  async step(rate, durationMs, { graceMs = 2000, textBytes = 64, mix = null, keepAck = false } = {}) {
+  async step(rate, durationMs, { graceMs = 2000, textBytes = 64, mix = null, mention = null, keepAck = false } = {}) {
     const tag = `t${++tagCounter}`;
     const count = Math.max(1, Math.round((rate * durationMs) / 1000));
     const sends = mix ? plan(count, mix.shares).filter((k) => k === "send").length : count;
@@ -157,7 +158,7 @@ export class Session {
     const startUs = t0 + 100_000;
     const sendEndUs = startUs + (count * 1e6) / rate;
     const deadlineUs = sendEndUs + graceMs * 1000;
-    const sending = this.sender.call("send", { tag, rate, count, startUs, textBytes, mix });
+    const sending = this.sender.call("send", { tag, rate, count, startUs, textBytes, mix, mention });
     const mixPlan = mix && { count, shares: mix.shares, startUs, rate };
     const collected = await Promise.all(this.gens.map((g) => g.call("collect", { expected: count, deadlineUs, plan: mixPlan })));
     const sent = await sending;

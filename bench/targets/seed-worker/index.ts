@@ -10,6 +10,10 @@
  *   POST /__bench/flush-prepare?room=&rows=   `rows` new (dirty) messages through MessageStore
  *   POST /__bench/flush-run?room=&batch=      flushes them all to D1 with the real Flusher,
  *                                              `batch` rows per flush; returns rows and ms
+ *   POST /__bench/d1-counts?room=             rows in D1 now: the room's messages, all
+ *                                              notifications, all outbox emails (the notify
+ *                                              bench: rows written = after − before; the
+ *                                              workerd's D1 is shared by its Workers)
  */
 import app from "../../../src/app";
 import { Room } from "../../../src/index";
@@ -129,6 +133,16 @@ export default {
           return Response.json(await stub().benchFlushPrepare(room, intParam(url, "rows")));
         case "/__bench/flush-run":
           return Response.json(await stub().benchFlushRun(room, intParam(url, "batch")));
+        case "/__bench/d1-counts": {
+          const count = (sql: string, ...args: string[]) => env.DB.prepare(`SELECT count(*) AS n FROM ${sql}`).bind(...args);
+          const [messages, notifications, emails] = await env.DB.batch<{ n: number }>([
+            count("messages WHERE room_id = ?", room),
+            count("notifications"),
+            count("email_outbox"),
+          ]);
+          const n = (r: D1Result<{ n: number }> | undefined) => r?.results[0]?.n ?? 0;
+          return Response.json({ messages: n(messages), notifications: n(notifications), emails: n(emails) });
+        }
       }
     } catch (err) {
       return Response.json({ error: String(err instanceof Error ? err.stack ?? err.message : err) }, { status: 500 });
