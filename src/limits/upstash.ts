@@ -20,10 +20,10 @@ export class UpstashStore implements LimitStore {
     private readonly timeoutMs: number,
   ) {}
 
-  async hit(rule: string, rate: Rate, key: string): Promise<LimitResult> {
+  async hit(rule: string, rate: Rate, key: string, count = 1): Promise<LimitResult> {
     let result;
     try {
-      result = await this.limiter(rule, rate).limit(key);
+      result = await this.limiter(rule, rate).limit(key, count === 1 ? undefined : { rate: count });
     } catch (err) {
       // The client's signal (redis.ts) abandons a request at the timeout; a refused connection
       // or an error answer throws too.
