@@ -56,6 +56,10 @@ export class Leases {
 
   constructor(private readonly options: LeaseOptions = LEASE_DEFAULTS) {}
 
+  /**
+   * Hits of one key are answered in the order they came: one that finds a draw in flight waits
+   * behind it, and the hit that started the draw waits on it first, so it is served first.
+   */
   async hit(id: string, rate: Rate, ask: Draw): Promise<LimitResult> {
     for (;;) {
       const now = Date.now();
@@ -78,41 +82,47 @@ export class Leases {
         this.giveBackWhenIdle(id, lease, ask);
         return { allowed: true, limit: rate.limit, remaining: lease.storeRemaining + lease.tokens, resetAt: lease.resetAt };
       }
-      return this.drawLease(id, rate, lease, now, ask);
+      const drawn = await this.draw(id, rate, lease, now, ask);
+      // Refused, or decided by the outage policy: that is this hit's answer, and nothing is leased.
+      if (!drawn.allowed || drawn.outage) return drawn;
     }
   }
 
-  private async drawLease(id: string, rate: Rate, known: Lease | undefined, now: number, ask: Draw): Promise<LimitResult> {
+  /** Fills the key's lease from the store; hits that come meanwhile wait for it. */
+  private draw(id: string, rate: Rate, known: Lease | undefined, now: number, ask: Draw): Promise<LimitResult> {
     // Without a lease this window, the store's count is unknown: one token, as without leases.
     const size = known ? this.nextSize(known, rate, now) : 1;
-    let done!: () => void;
     const lease: Lease = known ?? { tokens: 0, storeRemaining: 0, resetAt: 0, size: 1, lastHitAt: now, waiting: 0, drawing: null, idleTimer: null };
-    lease.drawing = new Promise<void>((resolve) => (done = resolve));
     this.keep(id, lease);
-    try {
-      const result = await ask(size);
-      if (!result.allowed || result.outage) {
-        // Refused, or decided by the outage policy: nothing is leased, and the next draw is one
-        // token again. A refused draw of several may have been counted whole (the store adds
-        // them before it compares): only when another room spent over half the budget since
-        // this room's last draw, and the count then runs ahead by at most that draw.
-        this.forget(id, lease);
+    const drawing = (async () => {
+      try {
+        const result = await ask(size);
+        if (!result.allowed || result.outage) {
+          // The next draw is one token again. A refused draw of several may have been counted
+          // whole (the store adds them before it compares): only when another room spent more
+          // than this room's margin above half the budget since its last draw, and the count
+          // then runs ahead by at most that draw.
+          this.forget(id, lease);
+          return result;
+        }
+        lease.size = size;
+        lease.tokens = size;
+        lease.storeRemaining = result.remaining;
+        lease.resetAt = result.resetAt;
+        lease.lastHitAt = now;
         return result;
+      } catch (err) {
+        this.forget(id, lease);
+        throw err;
+      } finally {
+        lease.drawing = null;
       }
-      lease.size = size;
-      lease.tokens = size - 1;
-      lease.storeRemaining = result.remaining;
-      lease.resetAt = result.resetAt;
-      lease.lastHitAt = now;
-      this.giveBackWhenIdle(id, lease, ask);
-      return { ...result, remaining: result.remaining + lease.tokens };
-    } catch (err) {
-      this.forget(id, lease);
-      throw err;
-    } finally {
-      lease.drawing = null;
-      done();
-    }
+    })();
+    lease.drawing = drawing.then(
+      () => {},
+      () => {},
+    );
+    return drawing;
   }
 
   /**
