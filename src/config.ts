@@ -74,7 +74,21 @@ function list(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
+// Parsed once per env object: the Worker and each Durable Object get one env for their life,
+// and the REST path used to parse it again in every middleware. Tests pass modified copies
+// ({ ...env, X }), which are other objects.
+const parsed = new WeakMap<Bindings, Config>();
+
 export function readConfig(env: Bindings): Config {
+  let config = parsed.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    parsed.set(env, config);
+  }
+  return config;
+}
+
+function parseConfig(env: Bindings): Config {
   return {
     devMode: env.DEV_MODE === "true",
     allowedOrigins: list(env.ALLOWED_ORIGINS),

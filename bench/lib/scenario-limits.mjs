@@ -139,8 +139,9 @@ export async function limits(ctx) {
           ack: { p50: r.ack.p50, p99: r.ack.p99, max: r.ack.max, count: r.ack.count },
           p50: r.latency.p50,
           p99: r.latency.p99,
-          // Every attempt of the step sent `count` messages; Redis ran a script for each.
-          redisScriptsPerSend: scripts === null ? null : Math.round((scripts / (r.count * r.attempt)) * 100) / 100,
+          // Every attempt of the step sent `count` messages; Redis ran a script per lease drawn
+          // (and per give-back), at most one per send.
+          redisScriptsPerSend: scripts === null ? null : Math.round((scripts / (r.count * r.attempt)) * 1000) / 1000,
           ackHistogram: r.ackHistogram,
         });
       },

@@ -29,11 +29,14 @@ export class Limiter extends DurableObject<Env> {
     }
   }
 
-  /** `now` comes from the caller, so every limiter of one request counts on one clock. */
-  async hit(rate: Rate, now: number): Promise<LimitResult> {
+  /**
+   * Counts `count` hits (sliding.ts; negative: gives them back). `now` comes from the caller, so
+   * every limiter of one request counts on one clock.
+   */
+  async hit(rate: Rate, now: number, count = 1): Promise<LimitResult> {
     // Counts from a different window size (the setting changed) mean nothing now.
     const counts = advance(this.windowMs === rate.windowMs ? this.counts : undefined, rate, now);
-    const result = hit(counts, rate, now);
+    const result = hit(counts, rate, now, count);
     const fresh = this.counts === undefined;
     this.counts = counts;
     this.windowMs = rate.windowMs;

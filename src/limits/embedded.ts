@@ -14,10 +14,10 @@ export class EmbeddedStore implements LimitStore {
 
   constructor(private readonly env: Bindings) {}
 
-  async hit(rule: string, rate: Rate, key: string) {
+  async hit(rule: string, rate: Rate, key: string, count = 1) {
     const stub = this.stubFor(`${rule}:${key}`);
     try {
-      return await stub.hit(rate, Date.now());
+      return await stub.hit(rate, Date.now(), count);
     } catch (err) {
       throw new Outage(`limiter object failed: ${err instanceof Error ? err.message : String(err)}`);
     }

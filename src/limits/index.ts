@@ -6,20 +6,20 @@
 import { readConfig } from "../config";
 import type { Bindings } from "../env";
 import { EmbeddedStore } from "./embedded";
-import { Limits } from "./policy";
+import { Limits, type LimitsOptions } from "./policy";
 import { redisFrom } from "./redis";
 import { UpstashStore } from "./upstash";
 
 export { Limiter } from "./Limiter";
-export { Limits } from "./policy";
+export { Limits, type LimitsOptions } from "./policy";
 export type { LimitResult } from "./sliding";
 export type { LimitedRule } from "./rules";
 
-export function limitsFor(env: Bindings): Limits {
+export function limitsFor(env: Bindings, options?: LimitsOptions): Limits {
   const config = readConfig(env);
   const redis = redisFrom(env);
   const store = redis
     ? new UpstashStore(redis, env.UPSTASH_REDIS_REST_URL!, config.redisTimeoutMs)
     : new EmbeddedStore(env);
-  return new Limits(store, config.rates);
+  return new Limits(store, config.rates, options);
 }

@@ -1,10 +1,13 @@
 /**
  * Limits as callers use them: a hit goes to the store (Upstash or embedded); when the store
  * does not answer, the rule's outage policy (rules.ts) decides. After an outage the store is
- * left alone for a few seconds, so requests do not each wait out the timeout again.
+ * left alone for a few seconds, so requests do not each wait out the timeout again. Rules
+ * named in `leased` draw tokens ahead (lease.ts): only for a Limits that lives as long as
+ * its caller's budget is used, such as a room's.
  */
 import type { Config, Rate } from "../config";
 import { log } from "../lib/log";
+import { Leases, LEASE_DEFAULTS, type LeaseOptions } from "./lease";
 import { OUTAGE_POLICY, type LimitedRule } from "./rules";
 import { advance, hit, type Counts, type LimitResult } from "./sliding";
 import { Outage, type LimitStore } from "./store";
@@ -20,11 +23,24 @@ const downUntil = new Map<string, number>();
 const localCounts = new Map<string, { counts: Counts; windowMs: number }>();
 const reported = new Set<string>();
 
+export interface LimitsOptions {
+  /** Rules whose tokens are drawn ahead; the Limits must outlive a request (a room's does). */
+  leased?: readonly LimitedRule[];
+  lease?: LeaseOptions;
+}
+
 export class Limits {
+  private readonly leases: Leases | null;
+  private readonly leased: ReadonlySet<LimitedRule>;
+
   constructor(
     readonly store: LimitStore,
     private readonly rates: Config["rates"],
-  ) {}
+    options: LimitsOptions = {},
+  ) {
+    this.leased = new Set(options.leased ?? []);
+    this.leases = this.leased.size > 0 ? new Leases(options.lease ?? LEASE_DEFAULTS) : null;
+  }
 
   get kind() {
     return this.store.kind;
@@ -34,9 +50,17 @@ export class Limits {
   async hit(rule: LimitedRule, key: string): Promise<LimitResult | null> {
     const rate = this.rates[rule];
     if (rate === null) return null;
+    if (this.leases && this.leased.has(rule)) {
+      return this.leases.hit(`${rule}:${key}`, rate, (count) => (count > 0 ? this.count(rule, rate, key, count) : this.giveBack(rule, rate, key, count)));
+    }
+    return this.count(rule, rate, key, 1);
+  }
+
+  /** `count` hits counted by the store, or one decided by the outage policy. */
+  private async count(rule: LimitedRule, rate: Rate, key: string, count: number): Promise<LimitResult> {
     if ((downUntil.get(this.store.id) ?? 0) > Date.now()) return this.withoutStore(rule, rate, key);
     try {
-      const result = await this.store.hit(rule, rate, key);
+      const result = await this.store.hit(rule, rate, key, count);
       if (downUntil.delete(this.store.id)) log.info({ msg: `limits: ${this.store.kind} answers again`, store: this.store.kind });
       return result;
     } catch (err) {
@@ -51,6 +75,12 @@ export class Limits {
       }
       return this.withoutStore(rule, rate, key);
     }
+  }
+
+  /** Unused leased hits back to the store; if it does not answer they stay counted. */
+  private async giveBack(rule: LimitedRule, rate: Rate, key: string, count: number): Promise<LimitResult> {
+    if ((downUntil.get(this.store.id) ?? 0) > Date.now()) throw new Outage("paused");
+    return this.store.hit(rule, rate, key, count);
   }
 
   /** Whether the store is being skipped after an outage (for /api/health). */

@@ -30,14 +30,21 @@ export function advance(counts: Counts | undefined, rate: Rate, now: number): Co
   return counts;
 }
 
-/** Counts one hit if the budget allows it; `counts` must be advanced to `now`. */
-export function hit(counts: Counts, rate: Rate, now: number): LimitResult {
+/**
+ * Counts `count` hits if the budget allows; `counts` must be advanced to `now`. As the library's
+ * script does: refused only when the budget is already spent, otherwise all `count` are added
+ * and the answer is "allowed" if they all fit (so asking for more than is left spends them
+ * and is refused: callers ask for at most what they know is left). A negative `count` gives
+ * hits back.
+ */
+export function hit(counts: Counts, rate: Rate, now: number, count = 1): LimitResult {
   const { limit, windowMs } = rate;
   const resetAt = (counts.window + 1) * windowMs;
   const weighted = Math.floor((1 - (now % windowMs) / windowMs) * counts.previous);
-  if (weighted + counts.current >= limit) return { allowed: false, limit, remaining: 0, resetAt };
-  counts.current++;
-  return { allowed: true, limit, remaining: Math.max(0, limit - (counts.current + weighted)), resetAt };
+  if (count > 0 && weighted + counts.current >= limit) return { allowed: false, limit, remaining: 0, resetAt };
+  counts.current += count;
+  const left = limit - (counts.current + weighted);
+  return { allowed: left >= 0, limit, remaining: Math.max(0, left), resetAt };
 }
 
 /** Whole seconds until the window ends, at least 1: what Retry-After says. */

@@ -20,16 +20,16 @@ export class UpstashStore implements LimitStore {
     private readonly timeoutMs: number,
   ) {}
 
-  async hit(rule: string, rate: Rate, key: string): Promise<LimitResult> {
+  async hit(rule: string, rate: Rate, key: string, count = 1): Promise<LimitResult> {
     let result;
     try {
-      result = await this.limiter(rule, rate).limit(key);
+      result = await this.limiter(rule, rate).limit(key, count === 1 ? undefined : { rate: count });
     } catch (err) {
-      // A refused connection or an error answer: the library throws.
+      // The client's signal (redis.ts) abandons a request at the timeout; a refused connection
+      // or an error answer throws too.
+      if (err instanceof Error && err.name === "TimeoutError") throw new Outage(`redis did not answer within ${this.timeoutMs} ms`);
       throw new Outage(`redis: ${err instanceof Error ? err.message : String(err)}`);
     }
-    // On timeout the library lets the request through; the caller's policy decides instead.
-    if (result.reason === "timeout") throw new Outage(`redis did not answer within ${this.timeoutMs} ms`);
     return { allowed: result.success, limit: result.limit, remaining: result.remaining, resetAt: result.reset };
   }
 
@@ -53,7 +53,9 @@ export class UpstashStore implements LimitStore {
         redis: this.redis,
         limiter: Ratelimit.slidingWindow(rate.limit, `${rate.windowMs} ms`),
         prefix: `edge-chat:${rule}`,
-        timeout: this.timeoutMs,
+        // No race against a timer of its own: the client's signal already abandons the request
+        // at the same timeout (redis.ts), and a second timer per call only cost CPU.
+        timeout: 0,
         // The in-memory block list would answer from this isolate's memory where the embedded
         // store asks its object: off, so both behave alike and every answer is the shared one.
         ephemeralCache: false,

@@ -94,7 +94,8 @@ export class Room extends DurableObject<Bindings> {
       outbox: new Outbox({ sockets: () => connections.sockets() }),
       typing: new Typing((userId) => this.broadcastTyping(userId, false)),
       membership,
-      limits: limitsFor(env),
+      // The room lives as long as its senders' budgets are used: sends draw tokens ahead.
+      limits: limitsFor(env, { leased: ["sends"] }),
       guards: new Guards(ctx.storage.sql, store),
       topics: roomTopicsFor(ctx, env, config, (frame) => this.p.outbox.broadcast(frame)),
       stats: new StatsReporter(

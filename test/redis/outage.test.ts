@@ -36,6 +36,15 @@ describe("When Redis is down", () => {
     expect(limits.paused).toBe(true);
   });
 
+  it("decides a room's sends on the local budget too when they are drawn ahead: nothing is leased from a store that does not answer", async () => {
+    await awayFromWindowEdge();
+    const url = env.TEST_DOWN_REDIS_URL!;
+    const limits = new Limits(new UpstashStore(redisFrom({ ...env, UPSTASH_REDIS_REST_URL: url })!, url, timeoutMs), rates, { leased: ["sends"] });
+    const user = `down-leased-${crypto.randomUUID()}`;
+    for (let i = 0; i < 60; i++) expect(await limits.hit("sends", user)).toMatchObject({ allowed: true, outage: true, remaining: 59 - i });
+    expect(await limits.hit("sends", user)).toMatchObject({ allowed: false, outage: true });
+  });
+
   it("refuses visitor tokens and uploads (fail closed) with 503 and Retry-After", async () => {
     const limits = limitsAt("down");
     const result = (await limits.hit("visitorTokens", `ip-${crypto.randomUUID()}`))!;

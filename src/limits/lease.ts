@@ -1,0 +1,172 @@
+/**
+ * Token leases: a room draws several of a user's sends from the store in one call and spends
+ * them locally, so a user sending fast costs one store round trip per lease instead of one per
+ * send (a REST call to Upstash or an RPC to a Limiter object: the largest part of a send's CPU).
+ * docs/limits.md says what this does to the shared budget; in short:
+ *
+ * - Exact for one room: a lease is drawn only with as many tokens as the store said were left,
+ *   and the answer (allowed, remaining) is the one the store would give for every send.
+ * - Never more than the budget: every leased token is counted by the store when drawn.
+ * - A lease never takes the store below half the budget: near the limit every send asks the
+ *   store, so other rooms see the user's real count when it matters.
+ * - Unused tokens go back after `idleMs` without a send, in the window they were drawn in;
+ *   tokens of a window that ended are left counted there (the count can only run ahead).
+ * - A lease grows (1, 2, 4 … `max`) only while the user sends again within `idleMs`: someone
+ *   sending now and then draws one token per send, as without leases.
+ */
+import type { Rate } from "../config";
+import type { LimitResult } from "./sliding";
+
+export interface LeaseOptions {
+  /** The largest lease. */
+  max: number;
+  /** A lease unused this long is given back; a send within it lets the next lease grow. */
+  idleMs: number;
+}
+
+export const LEASE_DEFAULTS: LeaseOptions = { max: 16, idleMs: 1000 };
+
+/** Leases are not drawn or given back this close to the end of their window. */
+const WINDOW_END_MARGIN_MS = 1000;
+/** Keys kept at most; idle ones are forgotten first. */
+const KEYS_KEPT = 1000;
+
+/** Asks the store for `count` hits (negative: gives them back); resolves to the outage policy's answer when it does not answer. */
+export type Draw = (count: number) => Promise<LimitResult>;
+
+interface Lease {
+  /** Tokens drawn and counted by the store, not spent yet. */
+  tokens: number;
+  /** What the store had left after the last draw. */
+  storeRemaining: number;
+  /** End of the window the tokens were counted in (epoch ms). */
+  resetAt: number;
+  /** Tokens the last draw asked for. */
+  size: number;
+  lastHitAt: number;
+  /** Hits waiting for the draw in flight. */
+  waiting: number;
+  /** A draw in flight: hits of the same key wait for it instead of asking too. */
+  drawing: Promise<void> | null;
+  idleTimer: ReturnType<typeof setTimeout> | null;
+}
+
+export class Leases {
+  private readonly leases = new Map<string, Lease>();
+
+  constructor(private readonly options: LeaseOptions = LEASE_DEFAULTS) {}
+
+  /**
+   * Hits of one key are answered in the order they came: one that finds a draw in flight waits
+   * behind it, and the hit that started the draw waits on it first, so it is served first.
+   */
+  async hit(id: string, rate: Rate, ask: Draw): Promise<LimitResult> {
+    for (;;) {
+      const now = Date.now();
+      let lease = this.leases.get(id);
+      if (lease && !lease.drawing && lease.resetAt <= now) {
+        // Its window is over: what is left stays counted there, and the sliding window weighs
+        // it as spent. Giving it back now would take it from the new window.
+        this.forget(id, lease);
+        lease = undefined;
+      }
+      if (lease?.drawing) {
+        lease.waiting++;
+        await lease.drawing;
+        lease.waiting--;
+        continue;
+      }
+      if (lease && lease.tokens > 0) {
+        lease.tokens--;
+        lease.lastHitAt = now;
+        this.giveBackWhenIdle(id, lease, ask);
+        return { allowed: true, limit: rate.limit, remaining: lease.storeRemaining + lease.tokens, resetAt: lease.resetAt };
+      }
+      const drawn = await this.draw(id, rate, lease, now, ask);
+      // Refused, or decided by the outage policy: that is this hit's answer, and nothing is leased.
+      if (!drawn.allowed || drawn.outage) return drawn;
+    }
+  }
+
+  /** Fills the key's lease from the store; hits that come meanwhile wait for it. */
+  private draw(id: string, rate: Rate, known: Lease | undefined, now: number, ask: Draw): Promise<LimitResult> {
+    // Without a lease this window, the store's count is unknown: one token, as without leases.
+    const size = known ? this.nextSize(known, rate, now) : 1;
+    const lease: Lease = known ?? { tokens: 0, storeRemaining: 0, resetAt: 0, size: 1, lastHitAt: now, waiting: 0, drawing: null, idleTimer: null };
+    this.keep(id, lease);
+    const drawing = (async () => {
+      try {
+        const result = await ask(size);
+        if (!result.allowed || result.outage) {
+          // The next draw is one token again. A refused draw of several may have been counted
+          // whole (the store adds them before it compares): only when another room spent more
+          // than this room's margin above half the budget since its last draw, and the count
+          // then runs ahead by at most that draw.
+          this.forget(id, lease);
+          return result;
+        }
+        lease.size = size;
+        lease.tokens = size;
+        lease.storeRemaining = result.remaining;
+        lease.resetAt = result.resetAt;
+        lease.lastHitAt = now;
+        return result;
+      } catch (err) {
+        this.forget(id, lease);
+        throw err;
+      } finally {
+        lease.drawing = null;
+      }
+    })();
+    lease.drawing = drawing.then(
+      () => {},
+      () => {},
+    );
+    return drawing;
+  }
+
+  /**
+   * Twice the last lease (enough for the sends already waiting) while the user sends again
+   * within `idleMs`, up to `max`; never so much that the store would have less than half the
+   * budget left, nor close to the end of the window (what is not spent by then is lost).
+   */
+  private nextSize(lease: Lease, rate: Rate, now: number): number {
+    if (now - lease.lastHitAt >= this.options.idleMs || lease.resetAt - now < WINDOW_END_MARGIN_MS) return 1;
+    const aboveHalf = lease.storeRemaining - Math.ceil(rate.limit / 2);
+    return Math.max(1, Math.min(Math.max(2 * lease.size, lease.waiting + 1), this.options.max, aboveHalf));
+  }
+
+  /** One timer per lease: when it fires after a send, it waits out the rest of the idle time. */
+  private giveBackWhenIdle(id: string, lease: Lease, ask: Draw): void {
+    if (lease.tokens === 0 || lease.idleTimer !== null) return;
+    const check = () => {
+      lease.idleTimer = null;
+      if (this.leases.get(id) !== lease || lease.tokens === 0 || lease.drawing) return;
+      const now = Date.now();
+      const idleFor = now - lease.lastHitAt;
+      if (idleFor < this.options.idleMs) {
+        lease.idleTimer = setTimeout(check, this.options.idleMs - idleFor);
+        return;
+      }
+      const tokens = lease.tokens;
+      this.forget(id, lease);
+      // Only within the window they were counted in; a failure leaves them counted (the count
+      // runs ahead, never behind).
+      if (lease.resetAt - now >= WINDOW_END_MARGIN_MS) ask(-tokens).catch(() => {});
+    };
+    lease.idleTimer = setTimeout(check, this.options.idleMs);
+  }
+
+  private keep(id: string, lease: Lease): void {
+    if (!this.leases.has(id) && this.leases.size >= KEYS_KEPT) {
+      for (const [k, l] of this.leases) if (l.tokens === 0 && !l.drawing) this.forget(k, l);
+    }
+    this.leases.set(id, lease);
+  }
+
+  private forget(id: string, lease: Lease): void {
+    if (lease.idleTimer !== null) clearTimeout(lease.idleTimer);
+    lease.idleTimer = null;
+    if (this.leases.get(id) === lease) this.leases.delete(id);
+  }
+}
