@@ -6,7 +6,6 @@
 import { readConfig } from "../../config";
 import type { Bindings } from "../../env";
 import { PermanentDelivery } from "../errors";
-import { CloudflareEmailProvider } from "./cloudflare";
 import { OutboxProvider } from "./outbox";
 import { PostmarkProvider } from "./postmark";
 import { ResendProvider } from "./resend";
@@ -41,7 +40,15 @@ export function emailProviderFor(env: Bindings): EmailProvider {
       case "cloudflare": {
         const binding = (env as { EMAIL?: SendEmail }).EMAIL;
         if (!binding) return failing('EMAIL_PROVIDER is "cloudflare" but there is no send_email binding named EMAIL (docs/notifications.md)');
-        return new CloudflareEmailProvider(binding, senderOf(env));
+        const sender = senderOf(env);
+        // Loaded on the first email: mimetext brings core-js (about 125 KiB) that every cold
+        // isolate would otherwise evaluate, though most deployments never use this provider.
+        return {
+          send: async (mail) => {
+            const { CloudflareEmailProvider } = await import("./cloudflare");
+            return new CloudflareEmailProvider(binding, sender).send(mail);
+          },
+        };
       }
       case "postmark":
       case "resend": {
