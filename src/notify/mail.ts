@@ -12,6 +12,7 @@ import { composeDigest, composeInstant, type DigestRoom, type MailNotification }
 import { sendEmail } from "./email";
 import type { DigestMessage, DigestsMessage, EmailMessage, EventMessage } from "./events";
 import { getPreferences } from "./preferences";
+import { sendAll } from "./send";
 
 /** The daily digest's cron (wrangler.toml [triggers]): 08:07 UTC. */
 export const DIGEST_CRON = "7 8 * * *";
@@ -25,11 +26,10 @@ const DIGEST_MAX = 200;
 
 /** Queues the instant emails of notifications just written (the caller filtered on preferences). */
 export async function queueInstant(env: Bindings, list: { id: string; userId: string }[]): Promise<void> {
-  for (let i = 0; i < list.length; i += 100) {
-    await env.EVENTS.sendBatch(
-      list.slice(i, i + 100).map((n) => ({ body: { kind: "email", notificationId: n.id, userId: n.userId } satisfies EmailMessage, delaySeconds: INSTANT_DELAY_S })),
-    );
-  }
+  await sendAll(
+    env.EVENTS,
+    list.map((n) => ({ body: { kind: "email", notificationId: n.id, userId: n.userId } satisfies EmailMessage, delaySeconds: INSTANT_DELAY_S })),
+  );
 }
 
 interface Row {
@@ -76,10 +76,10 @@ export async function digestPage(env: Bindings, body: DigestsMessage): Promise<v
     .bind(body.after ?? "", DIGEST_PAGE)
     .all<{ id: string }>();
   if (results.length === DIGEST_PAGE) await env.EVENTS.send({ ...body, after: results.at(-1)!.id } satisfies DigestsMessage);
-  const messages: MessageSendRequest<EventMessage>[] = results.map((r) => ({
-    body: { kind: "digest", userId: r.id, day: body.day, since: body.since } satisfies DigestMessage,
-  }));
-  for (let i = 0; i < messages.length; i += 100) await env.EVENTS.sendBatch(messages.slice(i, i + 100));
+  await sendAll<EventMessage>(
+    env.EVENTS,
+    results.map((r) => ({ body: { kind: "digest", userId: r.id, day: body.day, since: body.since } satisfies DigestMessage })),
+  );
 }
 
 export async function digestEmail(env: Bindings, { userId, day, since }: DigestMessage): Promise<void> {

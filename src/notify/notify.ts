@@ -9,9 +9,6 @@ import { userStub } from "../user/User";
 import { insertNotifications, type NewNotification } from "./feed";
 import { getPreferencesFor, type Preferences } from "./preferences";
 
-/** D1 binds at most 100 parameters per statement. */
-const CHUNK = 90;
-
 export interface NotifyOptions {
   /** Only users D1 shows present get a live frame (a broadcast to everyone must not wake every user's object). */
   liveOnlyIfPresent?: boolean;
@@ -53,47 +50,23 @@ export async function notify(env: Bindings, candidates: Candidate[], options: No
   return { kept, prefs };
 }
 
-async function usersAmong(db: D1Database, ids: string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const chunk = ids.slice(i, i + CHUNK);
-    const { results } = await db
-      .prepare(`SELECT id FROM users WHERE id IN (${chunk.map(() => "?").join(",")})`)
-      .bind(...chunk)
-      .all<{ id: string }>();
-    for (const r of results) found.add(r.id);
-  }
-  return found;
+/**
+ * The ids among `ids` whose row in `table` meets `condition`. The ids travel as one JSON
+ * parameter (as findUsers and presenceOf send theirs): D1 binds at most 100 values.
+ */
+async function among(db: D1Database, ids: string[], table: "users" | "presence", column: string, condition: string): Promise<Set<string>> {
+  const { results } = await db
+    .prepare(`SELECT ${column} AS id FROM ${table} WHERE ${condition} AND ${column} IN (SELECT value FROM json_each(?))`)
+    .bind(JSON.stringify(ids))
+    .all<{ id: string }>();
+  return new Set(results.map((r) => r.id));
 }
 
-/** Users D1 shows connected (online or away). */
-const presentAmong = (db: D1Database, ids: string[]) => withStatus(db, ids, "status != 'offline'");
-/** Users D1 shows online: a socket somewhere is open and not away. */
-export const onlineAmong = (db: D1Database, ids: string[]) => withStatus(db, ids, "status = 'online'");
-
+/** Users that exist. */
+const usersAmong = (db: D1Database, ids: string[]) => among(db, ids, "users", "id", "1");
 /** Users with an email address on their row. */
-export async function withEmailAmong(db: D1Database, ids: string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const chunk = ids.slice(i, i + CHUNK);
-    const { results } = await db
-      .prepare(`SELECT id FROM users WHERE email IS NOT NULL AND id IN (${chunk.map(() => "?").join(",")})`)
-      .bind(...chunk)
-      .all<{ id: string }>();
-    for (const r of results) found.add(r.id);
-  }
-  return found;
-}
-
-async function withStatus(db: D1Database, ids: string[], condition: string): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const chunk = ids.slice(i, i + CHUNK);
-    const { results } = await db
-      .prepare(`SELECT user_id FROM presence WHERE ${condition} AND user_id IN (${chunk.map(() => "?").join(",")})`)
-      .bind(...chunk)
-      .all<{ user_id: string }>();
-    for (const r of results) found.add(r.user_id);
-  }
-  return found;
-}
+export const withEmailAmong = (db: D1Database, ids: string[]) => among(db, ids, "users", "id", "email IS NOT NULL");
+/** Users D1 shows connected (online or away). */
+const presentAmong = (db: D1Database, ids: string[]) => among(db, ids, "presence", "user_id", "status != 'offline'");
+/** Users D1 shows online: a socket somewhere is open and not away. */
+export const onlineAmong = (db: D1Database, ids: string[]) => among(db, ids, "presence", "user_id", "status = 'online'");

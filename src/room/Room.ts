@@ -3,6 +3,7 @@
  * `seq`, the messages (stored here before anyone hears of them) and the flush to D1. The
  * handlers below check who is asking and delegate to the modules beside this file.
  */
+import { echoClose } from "../lib/close";
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { NewRoom } from "../db/rooms";
@@ -200,15 +201,8 @@ export class Room extends DurableObject<Bindings> {
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.leave(ws);
-    // The client closed first: echo its close frame. Hibernatable sockets get no automatic reply
-    // at any compatibility date (web_socket_auto_reply_to_close covers only sockets accepted with
-    // accept()), and this echo is also what lets the runtime end the connection at once. After a
-    // close the room started the socket is already closed and this does nothing (see evict()).
-    try {
-      ws.close(code === 1005 ? 1000 : code, reason);
-    } catch {
-      // already closed
-    }
+    // The client closed first: echo its close frame (see evict() for a close the room started).
+    echoClose(ws, code, reason);
   }
 
   async webSocketError(ws: WebSocket): Promise<void> {

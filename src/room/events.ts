@@ -12,6 +12,7 @@
 import { type ChatEvent, type EventType, type RoomEventMessage, eventMessage } from "../notify/events";
 import { recipientsOf } from "../notify/recipients";
 import type { Message } from "../protocol";
+import { sendAll } from "../notify/send";
 import { webhookTypes } from "./interest";
 import type { RoomParts } from "./parts";
 
@@ -19,8 +20,6 @@ import type { RoomParts } from "./parts";
 const SCHEMA = `CREATE TABLE IF NOT EXISTS room_events (n INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, created_seq INTEGER);`;
 /** Events read per step. */
 const BATCH = 50;
-/** A queue batch may hold 100 messages and 256 KB in all; JSON length in UTF-16 units, times 3, bounds the bytes. */
-const BATCH_BYTES = 240_000;
 
 export class RoomEvents {
   private cursor: number;
@@ -83,7 +82,7 @@ export class RoomEvents {
         .filter((m) => !recorded.has(m.seq))
         .map((m) => this.created(roomId, m))
         .filter((b) => wanted(b, types));
-      await sendAll(queue, bodies);
+      await sendAll(queue, bodies.map((body) => ({ body })));
       this.cursor = upTo;
       this.p.store.setMeta("eventsThroughSeq", String(upTo));
     }
@@ -93,7 +92,8 @@ export class RoomEvents {
         .toArray();
       if (rows.length === 0) break;
       const types = await webhookTypes(this.p.env.DB);
-      await sendAll(queue, rows.map((r) => JSON.parse(r.body) as RoomEventMessage).filter((b) => wanted(b, types)));
+      const bodies = rows.map((r) => JSON.parse(r.body) as RoomEventMessage).filter((b) => wanted(b, types));
+      await sendAll(queue, bodies.map((body) => ({ body })));
       this.p.ctx.storage.sql.exec("DELETE FROM room_events WHERE n <= ?", rows.at(-1)!.n);
       this.queued = Math.max(this.queued - rows.length, 0);
     }
@@ -133,20 +133,3 @@ export const eventId = (roomId: string, type: EventType, key: string | number) =
 
 /** Whether anyone receives the event: someone to notify, or a webhook for its type. */
 const wanted = (body: RoomEventMessage, types: Set<string> | null) => body.notify.length > 0 || types === null || types.has(body.event.type);
-
-/** Sends in as few batches as the queue's limits allow, in order. */
-async function sendAll(queue: Queue<RoomEventMessage>, bodies: RoomEventMessage[]): Promise<void> {
-  let batch: MessageSendRequest<RoomEventMessage>[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = JSON.stringify(body).length * 3;
-    if (batch.length > 0 && (bytes + size > BATCH_BYTES || batch.length === 100)) {
-      await queue.sendBatch(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push({ body });
-    bytes += size;
-  }
-  if (batch.length > 0) await queue.sendBatch(batch);
-}

@@ -7,6 +7,7 @@
  */
 import type { Bindings } from "../env";
 import { log } from "../lib/log";
+import { userStub } from "../user/User";
 import type { ReadPositions } from "./reads";
 import type { MessageStore } from "./store";
 
@@ -77,7 +78,7 @@ export class UnreadReports {
       users.map(async (userId) => {
         const count = Math.max(last - this.reads.get(userId), 0);
         try {
-          const listening = await this.env.USER.get(this.env.USER.idFromName(userId)).unread(userId, roomId, count);
+          const listening = await userStub(this.env, userId).unread(userId, roomId, count);
           if (!listening) this.watch(userId, false);
         } catch (error) {
           log.warn({ msg: "unread report failed", userId, error });

@@ -3,6 +3,7 @@
  * notifications and unread counts sent to all of them, and the user's global presence. The
  * handlers check what arrives and delegate to the modules beside this file.
  */
+import { echoClose } from "../lib/close";
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { Bindings } from "../env";
@@ -79,11 +80,7 @@ export class User extends DurableObject<Bindings> {
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.leave(ws);
-    try {
-      ws.close(code === 1005 ? 1000 : code, reason);
-    } catch {
-      // already closed
-    }
+    echoClose(ws, code, reason);
   }
 
   async webSocketError(ws: WebSocket): Promise<void> {
