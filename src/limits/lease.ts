@@ -70,17 +70,19 @@ export class Leases {
         this.forget(id, lease);
         lease = undefined;
       }
+      if (lease && lease.tokens > 0) {
+        lease.tokens--;
+        lease.lastHitAt = now;
+        const answer = { allowed: true, limit: rate.limit, remaining: lease.storeRemaining + lease.tokens, resetAt: lease.resetAt };
+        this.refillAhead(id, rate, lease, now, ask);
+        this.giveBackWhenIdle(id, lease, ask);
+        return answer;
+      }
       if (lease?.drawing) {
         lease.waiting++;
         await lease.drawing;
         lease.waiting--;
         continue;
-      }
-      if (lease && lease.tokens > 0) {
-        lease.tokens--;
-        lease.lastHitAt = now;
-        this.giveBackWhenIdle(id, lease, ask);
-        return { allowed: true, limit: rate.limit, remaining: lease.storeRemaining + lease.tokens, resetAt: lease.resetAt };
       }
       const drawn = await this.draw(id, rate, lease, now, ask);
       // Refused, or decided by the outage policy: that is this hit's answer, and nothing is leased.
@@ -97,6 +99,13 @@ export class Leases {
     const drawing = (async () => {
       try {
         const result = await ask(size);
+        if ((!result.allowed || result.outage) && lease.tokens > 0) {
+          // A refill ahead that failed: the tokens in hand stay spendable (they were counted),
+          // and the next draw is one token again, so the store decides each send near the limit.
+          lease.size = 1;
+          if (!result.outage) lease.storeRemaining = Math.min(lease.storeRemaining, result.remaining);
+          return result;
+        }
         if (!result.allowed || result.outage) {
           // The next draw is one token again. A refused draw of several may have been counted
           // whole (the store adds them before it compares): only when another room spent more
@@ -106,10 +115,9 @@ export class Leases {
           return result;
         }
         lease.size = size;
-        lease.tokens = size;
+        lease.tokens += size;
         lease.storeRemaining = result.remaining;
         lease.resetAt = result.resetAt;
-        lease.lastHitAt = now;
         return result;
       } catch (err) {
         this.forget(id, lease);
@@ -123,6 +131,19 @@ export class Leases {
       () => {},
     );
     return drawing;
+  }
+
+  /**
+   * Draws the next lease while the user still spends the current one, once half of it is gone,
+   * so a steady sender's sends are answered from tokens in hand instead of waiting for the
+   * store. Only for a lease that has grown (the user sent again within `idleMs`) and only when
+   * the next lease would be more than one token: near half the budget, or near the end of the
+   * window, every send asks the store itself, as before.
+   */
+  private refillAhead(id: string, rate: Rate, lease: Lease, now: number, ask: Draw): void {
+    if (lease.drawing || lease.size < 2 || lease.tokens > lease.size / 2) return;
+    if (this.nextSize(lease, rate, now) < 2) return;
+    this.draw(id, rate, lease, now, ask).catch(() => {});
   }
 
   /**
@@ -141,7 +162,12 @@ export class Leases {
     if (lease.tokens === 0 || lease.idleTimer !== null) return;
     const check = () => {
       lease.idleTimer = null;
-      if (this.leases.get(id) !== lease || lease.tokens === 0 || lease.drawing) return;
+      if (this.leases.get(id) !== lease || lease.tokens === 0) return;
+      if (lease.drawing) {
+        // A refill ahead is in flight: what it brings is given back with the rest, later.
+        lease.idleTimer = setTimeout(check, this.options.idleMs);
+        return;
+      }
       const now = Date.now();
       const idleFor = now - lease.lastHitAt;
       if (idleFor < this.options.idleMs) {
