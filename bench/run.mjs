@@ -80,7 +80,7 @@ const FULL = {
   // Acting sockets (a fifth of them send, the rest react and read) × receivers, actions/s.
   mix: { configs: [[10, 100], [4, 10]], rates: { "10x100": 25, "4x10": 100 }, rounds: 3, stepMs: 5000, seedRate: 200 },
   // The send path with rate limits off, embedded and Upstash (senders × receivers at msg/s).
-  limits: { configs: [[1, 10], [10, 100]], rates: { "1x10": 100, "10x100": 25 }, rounds: 3, stepMs: 5000 },
+  limits: { configs: [[1, 10], [10, 100]], rates: { "1x10": 100, "10x100": 25 }, rounds: 6, stepMs: 6000 },
   // One group of `members` per variant (none, some, all with a user socket open; mentions), one sender.
   notify: { members: 1000, someSockets: 100, receivers: 10, rate: 20, stepMs: 10_000, rounds: 3, mentionEvery: 10, variants: NOTIFY_VARIANTS },
   memory: { sizes: [1000, 5000], hibernateWaitMs: 15_000, freshServers: true, settleMs: 2500 },

@@ -179,6 +179,7 @@ function urlFor(target, base, room, user) {
     // The project with other settings, beside ours in the same workerd (the limits section).
     case "limits-off":
     case "limits-embedded":
+    case "limits-off-upstash":
     case "limits-upstash":
       return `${ws}/parties/room/${room}?token=${encodeURIComponent(user.token)}`;
     case "do-min":

@@ -406,19 +406,21 @@ function mixSection(results, allTargets) {
 // ---- Rate limits on the send path ---------------------------------------------------------------
 
 const LIMIT_ON = ["limits-embedded", "limits-upstash"];
+/** Each variant with limits on against the same deployment with limits off (scenario-limits.mjs). */
+const LIMIT_BASELINE = { "limits-embedded": "limits-off", "limits-upstash": "limits-off-upstash" };
 const short = (v) => v.replace("limits-", "");
 const plusMs = (d) => (d === null ? "–" : `${d >= 0 ? "+" : "−"}${num(Math.abs(d), 2)} ms`);
 
-/** Per config, each variant with limits on against limits-off: CPU ratio and ack p99 difference. */
+/** Per config, each variant with limits on against its baseline: CPU ratio and ack p99 difference. */
 function limitComparisons(results) {
   const L = results.limits;
   const out = [];
   for (const cr of [...new Set(L.entries.map((e) => `${e.config}@${e.rate}`))]) {
     const [config, rate] = cr.split("@");
     const of = (v) => L.entries.find((e) => e.config === config && String(e.rate) === rate && e.variant === v);
-    const off = of("limits-off");
     for (const v of LIMIT_ON) {
       const on = of(v);
+      const off = of(LIMIT_BASELINE[v]);
       if (!on || !off) continue;
       const usable = (e) => !e.error && e.usedRounds > 0;
       const ok = usable(on) && usable(off);
@@ -429,7 +431,7 @@ function limitComparisons(results) {
         error: on.error ?? off.error ?? (ok ? null : "no complete round"),
         noisy: ok && (on.noisy || off.noisy),
         cpuRatio: ok ? ratio(on.cpuMedian, off.cpuMedian) : null,
-        cpuWithSideRatio: ok && on.sideCpuMedian !== null ? ratio(on.cpuMedian + on.sideCpuMedian, off.cpuMedian) : null,
+        cpuWithSideRatio: ok && on.sideCpuMedian !== null ? ratio(on.cpuMedian + on.sideCpuMedian, off.cpuMedian + (off.sideCpuMedian ?? 0)) : null,
         ackP50Plus: ok && on.ack && off.ack ? on.ack.p50 - off.ack.p50 : null,
         ackP99Plus: ok && on.ack && off.ack ? on.ack.p99 - off.ack.p99 : null,
       });
@@ -467,7 +469,7 @@ function limitGoalLines(results) {
         .join(", ")}.`
     : "";
   return [
-    `rate limit on the send path adds at most ${g.ackP99PlusMs} ms to the ack p99 (limits on − off): ` +
+    `rate limit on the send path adds at most ${g.ackP99PlusMs} ms to the ack p99 (limits on − off, same store): ` +
       list((x) => plusMs(x.ackP99Plus)) +
       `→ ${verdict(cmp, (x) => x.ackP99Plus !== null && x.ackP99Plus <= g.ackP99PlusMs)}${tail}.`,
     `rate limit on the send path adds at most ${Math.round((g.cpuPerDeliveryRatio - 1) * 100)} % to server CPU per delivery (workerd, on / off): ` +
@@ -482,9 +484,10 @@ function limitsSection(results) {
   const out = ["## Rate limits on the send path", ""];
   const budget = L.variants["limits-embedded"]?.RATE_SENDS ?? "?";
   out.push(
-    "The project's own Worker three times in the same workerd, the same bundle with different settings: **off** " +
+    "The project's own Worker four times in the same workerd, the same bundle with different settings: **off** " +
       "(`RATE_SENDS=off`, `RATE_FRAMES=off`: no store call), **embedded** (`RATE_SENDS`/`RATE_FRAMES` " +
-      `\`${budget}\`, counted by the Limiter Durable Objects) and **upstash** (the same budgets, counted by ` +
+      `\`${budget}\`, counted by the Limiter Durable Objects), **off-upstash** (limits off, Upstash configured: ` +
+      "the room's trending topics go to Redis, so this is upstash's baseline) and **upstash** (the same budgets, counted by " +
       "`@upstash/ratelimit` over REST against a local redis-server" +
       (L.redis?.version ? ` ${L.redis.version}` : "") +
       " behind upstash-redis-server" +
@@ -493,11 +496,11 @@ function limitsSection(results) {
       `taking turns, ${c.rounds} round${c.rounds === 1 ? "" : "s"} of ${c.stepMs / 1000} s (the first variant rotating). ` +
       "Cells: server CPU µs per delivery (workerd; median, every round in brackets), the sender's ack latency p50 / p99 ms " +
       "(ack arrival − scheduled send time, all acks of the valid rounds pooled), and the receivers' p99 (median of the rounds). " +
-      "For upstash, Redis's own CPU (redis-server + upstash-redis-server, outside workerd) is shown apart and not in the ratios.",
+      "For the Upstash variants, Redis's own CPU (redis-server + upstash-redis-server, outside workerd) is shown apart and not in the ratios.",
   );
   out.push("");
   const variants = LIMIT_VARIANTS_ORDER.filter((v) => L.variants[v]);
-  out.push(`| senders × receivers | ${variants.map(short).join(" | ")} | ${LIMIT_ON.filter((v) => L.variants[v]).map((v) => `${short(v)} / off: CPU, ack p99`).join(" | ")} |`);
+  out.push(`| senders × receivers | ${variants.map(short).join(" | ")} | ${LIMIT_ON.filter((v) => L.variants[v]).map((v) => `${short(v)} / ${short(LIMIT_BASELINE[v])}: CPU, ack p99`).join(" | ")} |`);
   out.push(`|---|${variants.map(() => "---:").join("|")}|${LIMIT_ON.filter((v) => L.variants[v]).map(() => "---:").join("|")}|`);
   const cmp = limitComparisons(results);
   const notes = [];
@@ -524,8 +527,9 @@ function limitsSection(results) {
       if (e?.error) notes.push(`${short(v)} ${config}: error: ${e.error.slice(0, 200)}`);
       else if (e?.noisy) notes.push(`${short(v)} ${config}: every round discarded as the box was busy; * = figures from those rounds, indicative only`);
       else if (e && e.usedRounds < e.rounds.length) notes.push(`${short(v)} ${config}: ${e.rounds.length - e.usedRounds} of ${e.rounds.length} rounds discarded (busy box or incomplete)`);
-      // Leases make it well under one per send, but never none: a send always reaches the store first.
-      if (e?.redisScriptsPerSend === 0) notes.push(`${short(v)} ${config}: Redis ran no script at all (did the store time out?)`);
+      // Leases make it well under one per send, but never none with limits on: a send always
+      // reaches the store first. Limits off, the store runs no limit check at all.
+      if (e?.redisScriptsPerSend === 0 && LIMIT_BASELINE[v]) notes.push(`${short(v)} ${config}: Redis ran no script at all (did the store time out?)`);
       else if (e?.redisScriptsPerSend > 1.05) notes.push(`${short(v)} ${config}: Redis ran ${e.redisScriptsPerSend} scripts per send (at most 1 expected)`);
     }
   }
@@ -534,14 +538,14 @@ function limitsSection(results) {
   const scripts = L.entries.filter((e) => e.redisScriptsPerSend !== null && e.redisScriptsPerSend !== undefined);
   if (scripts.length) {
     notes.push(
-      `Redis scripts per send (limit checks that reached Redis; a room draws a fast sender's tokens ahead in leases of up to 16, so about 1/16 plus the give-backs): ${scripts.map((e) => `${e.config} ${e.redisScriptsPerSend}`).join(", ")}.`,
+      `Redis limit checks per send (EVALSHA: the leases a room draws, up to 16 tokens each, and their give-backs; the topics flushes run as EVAL and are not counted): ${scripts.map((e) => `${short(e.variant)} ${e.config} ${e.redisScriptsPerSend}`).join(", ")}.`,
     );
   }
   if (notes.length) out.push(...notes.map((n) => `- ${n}`), "");
   return out;
 }
 
-const LIMIT_VARIANTS_ORDER = ["limits-off", "limits-embedded", "limits-upstash"];
+const LIMIT_VARIANTS_ORDER = ["limits-off", "limits-embedded", "limits-off-upstash", "limits-upstash"];
 
 function memorySection(results, f) {
   const out = ["## Memory per idle connection", ""];

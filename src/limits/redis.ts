@@ -18,6 +18,10 @@ export function redisFrom(env: Bindings): Redis | null {
     token,
     retry: false,
     enableTelemetry: false,
+    // Every call here is awaited alone (a limit check, a topics flush), so there is nothing to
+    // batch: the auto-pipeline only wrapped each command in a pipeline of one, which cost more
+    // CPU in the room than the request itself (bench/results/profile-ours-10x100-upstash-prefetch.md).
+    enableAutoPipelining: false,
     // Plain JSON answers (no base64 layer): everything stored here is UTF-8 text and numbers,
     // and the same client then also speaks to a local `upstash-redis-server` in development.
     responseEncoding: false,

@@ -41,6 +41,8 @@ export class UpstashStore implements LimitStore {
       ]);
       return answer === "PONG" ? "ok" : `error: ${answer}`;
     } catch (err) {
+      // The client's own signal usually abandons the ping first, at the same timeout.
+      if (err instanceof Error && err.name === "TimeoutError") return `error: no answer within ${this.timeoutMs} ms`;
       return `error: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
