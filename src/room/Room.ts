@@ -17,6 +17,7 @@ import {
   PONG,
   RECENT_ON_WELCOME,
   SYNC_PAGE,
+  WELCOME_ONLINE_LIMIT,
   parseClientFrame,
   type ClientFrame,
   type Identity,
@@ -151,12 +152,14 @@ export class Room extends DurableObject<Bindings> {
     const before = this.p.connections.statusOf(upgrade.user.id);
     this.p.connections.add(server, upgrade.user, upgrade.requestId);
     this.p.stats.changed();
+    const online = this.p.connections.online();
     this.p.outbox.sendTo(server, {
       type: "welcome",
       room: { id: roomId },
       you: upgrade.user,
       lastSeq: this.p.store.lastSeq,
-      online: this.p.connections.online(),
+      online: online.slice(0, WELCOME_ONLINE_LIMIT),
+      onlineCount: online.length,
       recent,
     });
     if (before !== "online") {
