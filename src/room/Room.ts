@@ -340,10 +340,14 @@ export class Room extends DurableObject<Bindings> {
     return { firstSeq: this.p.store.firstSeq };
   }
 
-  /** A user's object starts (on) or stops the reports of their unread count here. */
-  async watchUnread(roomId: string, userId: string, on: boolean): Promise<void> {
+  /**
+   * A user's object starts (on) or stops the reports of their unread count here; `reportNow`
+   * also reports the current count, for a room the user joined while connected.
+   */
+  async watchUnread(roomId: string, userId: string, on: boolean, reportNow = false): Promise<void> {
     this.bind(roomId);
     this.p.unread.watch(userId, on);
+    if (on && reportNow) this.p.unread.reportTo(roomId, userId);
   }
 
   /** For the Stats object's check of a room it has not heard from for a while (null: never used). */
