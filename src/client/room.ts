@@ -9,6 +9,7 @@ import { Emitter } from "./emitter";
 import { ChatError } from "./errors";
 import { newClientId } from "./ids";
 import { Outbox, type OutboxRecord, type OutboxStore } from "./outbox";
+import { RoomPeople } from "./people";
 import type { RestClient } from "./rest";
 import { Sequencer } from "./sequencer";
 import { SocketCore, type ConnectionState } from "./socket";
@@ -40,7 +41,7 @@ export interface RoomEvents {
   sync: (frame: FrameOf<"sync">) => void;
   /** Older messages loaded by `loadOlder()`, ascending. */
   older: (messages: Message[]) => void;
-  /** Anything in `messages()` changed. */
+  /** Anything in `messages()` changed; once for many changes together (a sync page, a batch). */
   change: () => void;
   /**
    * Refused frames that are not a send of ours (those reject the `send` promise instead), and
@@ -77,9 +78,6 @@ export interface RoomConnectionOptions {
   userId: Promise<string | null>;
 }
 
-/** How long someone shows as typing after their last `on` (a little over the server's 3 s). */
-const TYPING_SHOWN_MS = 3500;
-
 export class RoomConnection {
   readonly roomId: string;
   state: ConnectionState = "connecting";
@@ -98,12 +96,11 @@ export class RoomConnection {
   private status: "online" | "away" = "online";
   private lastReadSent = 0;
   private you: Identity | null = null;
-  private readonly online = new Map<string, OnlineUser>();
-  private onlineTotal = 0;
-  private readonly typers = new Map<string, { name: string; until: number }>();
+  private readonly people = new RoomPeople();
   /** Where the next older page starts: undefined until known, null when there is none. */
   private nextBefore: number | null | undefined;
   private loadingOlder: Promise<Message[]> | null = null;
+  private changeQueued = false;
   private readonly youKnown: Promise<string>;
   private knowYou!: (id: string) => void;
 
@@ -189,7 +186,7 @@ export class RoomConnection {
 
   /** Drops a refused send from the timeline. */
   discard(clientId: string): void {
-    if (this.timeline.pending(clientId)?.error && this.timeline.removePending(clientId)) this.events.emit("change");
+    if (this.timeline.pending(clientId)?.error && this.timeline.removePending(clientId)) this.changed();
   }
 
   /** Sends not yet acknowledged, oldest first. */
@@ -228,16 +225,15 @@ export class RoomConnection {
 
   /** Who is online here (the welcome lists at most 100; `ChatClient.roomPresence` has everyone). */
   onlineUsers(): OnlineUser[] {
-    return [...this.online.values()];
+    return this.people.onlineUsers();
   }
   /** How many are online, including those beyond the first 100. */
   get onlineCount(): number {
-    return Math.max(this.onlineTotal, this.online.size);
+    return this.people.onlineCount;
   }
   /** Who else is typing right now. */
   typingUsers(): UserRef[] {
-    const now = Date.now();
-    return [...this.typers].filter(([, t]) => t.until > now).map(([id, t]) => ({ id, name: t.name }));
+    return this.people.typingUsers();
   }
   /** The user this connection speaks for, once welcomed. */
   get me(): Identity | null {
@@ -311,7 +307,7 @@ export class RoomConnection {
     const message = await viaRest();
     this.timeline.update(message);
     this.events.emit("updated", message);
-    this.events.emit("change");
+    this.changed();
   }
 
   private entry(record: OutboxRecord): Entry {
@@ -328,7 +324,7 @@ export class RoomConnection {
     if (e.attachments) p.attachments = e.attachments;
     this.timeline.addPending(p);
     this.events.emit("pending", p);
-    this.events.emit("change");
+    this.changed();
   }
 
   private flushOutbox(): void {
@@ -348,9 +344,19 @@ export class RoomConnection {
     const p = this.timeline.failPending(clientId, err);
     if (p) {
       this.events.emit("failed", p, err);
-      this.events.emit("change");
+      this.changed();
     }
     e?.reject(err);
+  }
+
+  /** Coalesced: a page of 200 synced messages is one re-render, not 200. */
+  private changed(): void {
+    if (this.changeQueued) return;
+    this.changeQueued = true;
+    queueMicrotask(() => {
+      this.changeQueued = false;
+      this.events.emit("change");
+    });
   }
 
   private setState(state: ConnectionState): void {
@@ -400,13 +406,13 @@ export class RoomConnection {
       case "updated":
         this.timeline.update(frame.message);
         this.events.emit("updated", frame.message);
-        return this.events.emit("change");
+        return this.changed();
       case "typing":
-        if (frame.on) this.typers.set(frame.userId, { name: frame.name, until: Date.now() + TYPING_SHOWN_MS });
-        else this.typers.delete(frame.userId);
+        this.people.typing(frame);
         return this.events.emit("typing", frame);
       case "presence":
-        return this.onPresence(frame);
+        this.people.presence(frame);
+        return this.events.emit("presence", frame);
       case "read":
         return this.events.emit("read", frame);
       case "topics":
@@ -423,9 +429,7 @@ export class RoomConnection {
     this.you = frame.you;
     this.timeline.me = frame.you.id;
     this.knowYou(frame.you.id);
-    this.online.clear();
-    for (const u of frame.online) this.online.set(u.id, u);
-    this.onlineTotal = frame.onlineCount ?? frame.online.length;
+    this.people.welcome(frame);
     if (this.nextBefore === undefined) {
       const first = frame.recent[0]?.seq ?? frame.lastSeq + 1;
       this.nextBefore = first > 1 ? first : null;
@@ -437,28 +441,15 @@ export class RoomConnection {
     this.flushOutbox();
   }
 
-  private onPresence(frame: FrameOf<"presence">): void {
-    const known = this.online.has(frame.userId);
-    if (frame.status === "offline") {
-      if (known) this.online.delete(frame.userId);
-      this.onlineTotal = Math.max(0, this.onlineTotal - 1);
-      this.typers.delete(frame.userId);
-    } else {
-      if (!known) this.onlineTotal++;
-      this.online.set(frame.userId, { id: frame.userId, name: frame.name, status: frame.status });
-    }
-    this.events.emit("presence", frame);
-  }
-
   /**
    * A message in seq order, once. Our own copy replaces its pending entry in the timeline, but
    * the send stays unacknowledged (`isPending`) until its ack: the ack is the promise.
    */
   private deliver(m: Message): void {
     this.timeline.put([m]);
-    this.typers.delete(m.author.id);
+    this.people.spoke(m.author.id);
     this.events.emit("message", m);
-    this.events.emit("change");
+    this.changed();
   }
 
   private async fetchOlder(limit: number): Promise<Message[]> {
@@ -468,7 +459,7 @@ export class RoomConnection {
     this.timeline.put(page.messages);
     this.nextBefore = page.nextBefore;
     this.events.emit("older", page.messages);
-    this.events.emit("change");
+    this.changed();
     return page.messages;
   }
 }
