@@ -128,6 +128,8 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["test/node/**/*.test.ts"],
+          // Builds dist/client/ first: some tests import "edge-chat/client" as an app would.
+          globalSetup: ["./test/setup/build-client.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -15,6 +15,8 @@ export const USER_ID_PATTERN = ROOM_ID_PATTERN;
 export const MAX_FRAME_BYTES = 64 * 1024;
 export const DEFAULT_MAX_TEXT = 4000;
 export const RECENT_ON_WELCOME = 50;
+/** How many of the users online a welcome lists. */
+export const WELCOME_ONLINE_LIMIT = 100;
 export const SYNC_PAGE = 200;
 export const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 100;
@@ -328,7 +330,9 @@ export type ServerFrame =
       room: { id: string };
       you: Identity;
       lastSeq: number;
+      /** At most WELCOME_ONLINE_LIMIT; `onlineCount` counts everyone (GET …/presence lists them). */
       online: OnlineUser[];
+      onlineCount: number;
       recent: Message[];
     }
   | { type: "ack"; clientId: string; id: string; seq: number; createdAt: string }

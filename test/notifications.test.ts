@@ -223,6 +223,20 @@ describe("unread counts", () => {
   });
 });
 
+describe("unread counts in a direct room started while connected", () => {
+  it("arrive from its first message on, starting with the count then", async () => {
+    const [a, b] = await people("dua", "dub");
+    const device = await userSocket(b!);
+    const roomId = await direct(a!, b!);
+    await postAs(roomId, a!, "hello, new room");
+    await dispatch(roomId);
+    await device.next("notification", (f) => f.notification.kind === "dm" && f.notification.roomId === roomId);
+    await device.next("unread", (f) => f.roomId === roomId && f.count === 1);
+    await postAs(roomId, a!, "and again");
+    await device.next("unread", (f) => f.roomId === roomId && f.count === 2);
+  });
+});
+
 describe("presence", () => {
   it("is online while a room socket is open and offline with lastSeen after, for people who share a room", async () => {
     const [a, b] = await people("pra", "prb");

@@ -1,6 +1,6 @@
 import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { MAX_FRAME_BYTES, PING, PONG } from "../src/protocol";
+import { MAX_FRAME_BYTES, PING, PONG, WELCOME_ONLINE_LIMIT } from "../src/protocol";
 import { DUPLICATE_WINDOW_MS } from "../src/room/guards";
 import type { Room } from "../src/room/Room";
 import { connect, newClientId, openSocket, sendAndAck, tokenFor, uniqueRoom } from "./helpers";
@@ -17,6 +17,7 @@ describe("the room socket", () => {
       you: { id: "alice", name: "Alice", kind: "member" },
       lastSeq: 0,
       online: [{ id: "alice", name: "Alice", status: "online" }],
+      onlineCount: 1,
       recent: [],
     });
     await sendAndAck(alice, "first");
@@ -24,6 +25,16 @@ describe("the room socket", () => {
     expect(second.lastSeq).toBe(1);
     expect(second.recent.map((m) => m.text)).toEqual(["first"]);
     expect(second.online.map((u) => u.id).sort()).toEqual(["alice", "bob"]);
+  });
+
+  it("lists at most 100 online users in the welcome and counts them all in onlineCount", async () => {
+    const users = Array.from({ length: 102 }, (_, i) => `crowd${i}`);
+    const room = await uniqueRoom("crowd", users);
+    const sockets = (await Promise.all(users.slice(0, 101).map((u) => connect(room, u)))).map((c) => c.socket);
+    const { socket, welcome } = await connect(room, users[101]!);
+    expect(welcome.online).toHaveLength(WELCOME_ONLINE_LIMIT);
+    expect(welcome.onlineCount).toBe(102);
+    for (const s of [...sockets, socket]) s.close();
   });
 
   it("sends only the last 50 messages in welcome", async () => {

@@ -17,6 +17,7 @@ import {
   PONG,
   RECENT_ON_WELCOME,
   SYNC_PAGE,
+  WELCOME_ONLINE_LIMIT,
   parseClientFrame,
   type ClientFrame,
   type Identity,
@@ -151,12 +152,14 @@ export class Room extends DurableObject<Bindings> {
     const before = this.p.connections.statusOf(upgrade.user.id);
     this.p.connections.add(server, upgrade.user, upgrade.requestId);
     this.p.stats.changed();
+    const online = this.p.connections.online();
     this.p.outbox.sendTo(server, {
       type: "welcome",
       room: { id: roomId },
       you: upgrade.user,
       lastSeq: this.p.store.lastSeq,
-      online: this.p.connections.online(),
+      online: online.slice(0, WELCOME_ONLINE_LIMIT),
+      onlineCount: online.length,
       recent,
     });
     if (before !== "online") {
@@ -337,10 +340,14 @@ export class Room extends DurableObject<Bindings> {
     return { firstSeq: this.p.store.firstSeq };
   }
 
-  /** A user's object starts (on) or stops the reports of their unread count here. */
-  async watchUnread(roomId: string, userId: string, on: boolean): Promise<void> {
+  /**
+   * A user's object starts (on) or stops the reports of their unread count here; `reportNow`
+   * also reports the current count, for a room the user joined while connected.
+   */
+  async watchUnread(roomId: string, userId: string, on: boolean, reportNow = false): Promise<void> {
     this.bind(roomId);
     this.p.unread.watch(userId, on);
+    if (on && reportNow) this.p.unread.reportTo(roomId, userId);
   }
 
   /** For the Stats object's check of a room it has not heard from for a while (null: never used). */

@@ -48,6 +48,13 @@ export class UnreadReports {
     }
   }
 
+  /** Reports a watcher's current count soon, as a change would. */
+  reportTo(roomId: string, userId: string): void {
+    if (!this.watchers.has(userId)) return;
+    this.due.add(userId);
+    this.schedule(roomId);
+  }
+
   /** A message arrived: every watcher but its author has one more unread. */
   messaged(roomId: string, authorId: string): void {
     if (this.watchers.size === 0) return;

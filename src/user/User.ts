@@ -8,13 +8,16 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { Bindings } from "../env";
 import { log } from "../lib/log";
-import { MAX_FRAME_BYTES, PING, PONG, parseUserFrame, type Notification, type PresenceStatus, type ServerFrame } from "../protocol";
+import { MAX_FRAME_BYTES, PING, PONG, parseUserFrame, type Notification, type NotificationKind, type PresenceStatus, type ServerFrame } from "../protocol";
 import { readUpgrade } from "../room/handoff";
 import { Delivered } from "./delivered";
 import { EmailLedger, type SlotVerdict } from "./emails";
 import { Devices } from "./devices";
 import { Presence, writePresence } from "./presence";
 import { unreadCounts, watchRooms } from "./unread";
+
+/** Notifications that can be the first sign of a room the user is in: its reports start then. */
+const JOINING = new Set<NotificationKind>(["added", "dm"]);
 
 export class User extends DurableObject<Bindings> {
   private readonly devices: Devices;
@@ -23,6 +26,8 @@ export class User extends DurableObject<Bindings> {
   private readonly emails: EmailLedger;
   private readonly maxDevices: number;
   private userId: string | null = null;
+  /** Rooms told to report since the first device connected, beyond those it started with. */
+  private readonly joined = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -94,9 +99,12 @@ export class User extends DurableObject<Bindings> {
     await this.bind(userId);
     if (!this.delivered.first(notification.id)) return { devices: 0 };
     this.devices.broadcast(JSON.stringify({ type: "notification", notification } satisfies ServerFrame));
-    // A room joined while a device is connected reports its unread count from now on too.
-    if (notification.kind === "added" && notification.roomId !== null && this.devices.size > 0) {
-      this.ctx.waitUntil(watchRooms(this.env, userId, [notification.roomId], true));
+    // A room joined while a device is connected (added to a group, or a new direct room's first
+    // message) reports its unread count from now on too, starting with the current one.
+    const roomId = notification.roomId;
+    if (roomId !== null && JOINING.has(notification.kind) && this.devices.size > 0 && !this.joined.has(roomId)) {
+      this.joined.add(roomId);
+      this.ctx.waitUntil(watchRooms(this.env, userId, [roomId], true, true));
     }
     return { devices: this.devices.size };
   }
@@ -191,6 +199,7 @@ export class User extends DurableObject<Bindings> {
   }
 
   private async stopUnread(userId: string): Promise<void> {
+    this.joined.clear();
     const counts = await unreadCounts(this.env.DB, userId);
     await watchRooms(this.env, userId, counts.map((c) => c.roomId), false);
   }

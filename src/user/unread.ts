@@ -28,14 +28,18 @@ export async function unreadCounts(db: D1Database, userId: string): Promise<Room
   return results;
 }
 
-/** Starts or stops the rooms' reports to this user. Failures are logged: a room that cannot be told now drops the watcher itself when a report finds no device. */
-export async function watchRooms(env: Bindings, userId: string, roomIds: string[], on: boolean): Promise<void> {
+/**
+ * Starts or stops the rooms' reports to this user (`reportNow`: each room also reports its
+ * current count). Failures are logged: a room that cannot be told now drops the watcher itself
+ * when a report finds no device.
+ */
+export async function watchRooms(env: Bindings, userId: string, roomIds: string[], on: boolean, reportNow = false): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < roomIds.length) {
       const roomId = roomIds[next++]!;
       try {
-        await env.ROOM.get(env.ROOM.idFromName(roomId)).watchUnread(roomId, userId, on);
+        await env.ROOM.get(env.ROOM.idFromName(roomId)).watchUnread(roomId, userId, on, reportNow);
       } catch (error) {
         log.warn({ msg: "could not change a room's unread reports", roomId, userId, on, error });
       }

@@ -1,0 +1,23 @@
+/** A random id for a send; random rather than a counter so two tabs never collide. */
+export function newClientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(9));
+  return "c-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The user a JWT names (`sub`), read without verifying it (the server does that), or null for
+ * anything that is not a JWT with a string `sub`. Used only to file the outbox under the user.
+ */
+export function userIdOfToken(token: string): string | null {
+  const parts = token.split(".");
+  if (parts.length !== 3 || !parts[1]) return null;
+  try {
+    const b64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const claims: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    const sub = typeof claims === "object" && claims !== null ? (claims as { sub?: unknown }).sub : undefined;
+    return typeof sub === "string" ? sub : null;
+  } catch {
+    return null;
+  }
+}
