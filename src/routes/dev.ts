@@ -1,7 +1,7 @@
 /** Local development helpers; every route here answers 404 unless dev mode is on. */
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import { json, PUBLIC } from "../openapi/describe";
+import { errors, json, PUBLIC } from "../openapi/describe";
 import { createMiddleware } from "hono/factory";
 import * as z from "../lib/zod";
 import { readConfig } from "../config";
@@ -33,7 +33,7 @@ dev.get("/outbox", describeRoute({
   summary: "The emails the outbox provider stored (dev mode only)",
   description: "With EMAIL_PROVIDER=outbox, newest first; 404 unless dev mode is on.",
   security: PUBLIC,
-  responses: { 200: json("The stored emails", { type: "object", properties: { emails: { type: "array", items: { type: "object" } } } }) },
+  responses: { 200: json("The stored emails", { type: "object", properties: { emails: { type: "array", items: { type: "object" } } } }), ...errors(404) },
 }), zValidator("query", outboxQuery), async (c) => {
   const { limit = "50", to } = c.req.valid("query");
   return c.json({ emails: await readOutbox(c.env.DB, Number(limit), to) });

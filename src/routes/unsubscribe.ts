@@ -5,7 +5,7 @@
  */
 import { Hono, type Context } from "hono";
 import { describeRoute } from "hono-openapi";
-import { json, PUBLIC } from "../openapi/describe";
+import { errors, json, PUBLIC } from "../openapi/describe";
 import type { AppEnv } from "../env";
 import { verifyUnsubscribeToken } from "../notify/email/unsubscribe";
 import { setEmail } from "../notify/preferences";
@@ -24,7 +24,7 @@ unsubscribe.get("/", describeRoute({
   description: "Changes nothing (mail scanners fetch links); its button sends the POST below. The signed `token` is the proof.",
   security: PUBLIC,
   parameters: [{ in: "query", name: "token", required: true, schema: { type: "string" }, description: "From the email's link" }],
-  responses: { 200: { description: "An HTML page", content: { "text/html": { schema: { type: "string" } } } } },
+  responses: { 200: { description: "An HTML page", content: { "text/html": { schema: { type: "string" } } } }, ...errors(400, 403) },
 }), async (c) => {
   const token = c.req.query("token");
   await verifyUnsubscribeToken(c.env, token);
@@ -47,7 +47,7 @@ unsubscribe.post("/", describeRoute({
   description: "Email notifications off, without signing in. A browser that asked for HTML gets a page.",
   security: PUBLIC,
   parameters: [{ in: "query", name: "token", required: true, schema: { type: "string" }, description: "From the email's link" }],
-  responses: { 200: json("Email is off", { type: "object", properties: { email: { const: "off" } } }) },
+  responses: { 200: json("Email is off", { type: "object", properties: { email: { const: "off" } } }), ...errors(400, 403) },
 }), async (c) => {
   const { userId } = await verifyUnsubscribeToken(c.env, c.req.query("token"));
   await setEmail(c.env.DB, userId, "off");
