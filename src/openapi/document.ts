@@ -157,6 +157,10 @@ function finish(document: Document) {
   return document;
 }
 
+/**
+ * The document of `app` under `config`. It marks the router's validators for this build, so two
+ * builds must not overlap; the Worker makes one per isolate (src/openapi/routes.ts).
+ */
 export async function buildDocument(app: Hono<AppEnv>, config: Config): Promise<Document> {
   const override = overrides(config);
   describeValidators(app, override);
