@@ -6,6 +6,7 @@ import { ApiError, errorResponse } from "./lib/errors";
 import { log } from "./lib/log";
 import { apiCors } from "./middleware/cors";
 import { requestLog } from "./middleware/request-log";
+import { openapiRoutes } from "./openapi/routes";
 import { codeForStatus } from "./protocol";
 import admin from "./routes/admin";
 import auth from "./routes/auth";
@@ -28,6 +29,8 @@ app.use(requestLog());
 app.use("/api/*", apiCors());
 
 app.route("/api/health", health);
+// GET /api/openapi.json and /api/docs: public, like health.
+app.route("/api", openapiRoutes(app));
 app.route("/api/auth", auth);
 app.route("/api/rooms", rooms);
 app.route("/api/users", users);

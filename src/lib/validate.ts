@@ -10,6 +10,12 @@ import type { AppEnv } from "../env";
 import { describeIssue } from "../protocol";
 import { ApiError } from "./errors";
 
+/**
+ * Where a validator keeps what it checks (`{ target, schema }`), so that the OpenAPI document
+ * (src/openapi/document.ts) describes each route's input from the very schema that validates it.
+ */
+export const VALIDATES = Symbol("validates");
+
 export function zValidator<Target extends keyof ValidationTargets, Schema extends $ZodType>(
   target: Target,
   schema: Schema,
@@ -18,9 +24,10 @@ export function zValidator<Target extends keyof ValidationTargets, Schema extend
   string,
   { in: { [K in Target]: input<Schema> }; out: { [K in Target]: output<Schema> } }
 > {
-  return validator(target, async (value: unknown) => {
+  const middleware = validator(target, async (value: unknown) => {
     const result = await safeParseAsync(schema, value);
     if (!result.success) throw new ApiError("bad_request", describeIssue(result.error));
     return result.data as output<Schema>;
-  }) as never;
+  });
+  return Object.assign(middleware, { [VALIDATES]: { target, schema } }) as never;
 }

@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { errors, json, wrapped } from "../openapi/describe";
 import { readLimited } from "../attachments/body";
 import { contentDisposition, fileName } from "../attachments/names";
 import { MAX_ATTACHMENT_BYTES, isImage } from "../attachments/policy";
@@ -27,7 +29,16 @@ attachments.use("*", async (c, next) => {
   await next();
 });
 
-attachments.post("/", zValidator("query", z.object({ name: fileName })), rateLimit({ rule: "uploads", key: (c) => c.var.user.id }), async (c) => {
+attachments.post("/", describeRoute({
+  tags: ["Attachments"],
+  operationId: "uploadAttachment",
+  summary: "Upload a file for a message",
+  description:
+    "The body is the file's bytes (no multipart, no Content-Encoding), at most 10 MiB, of an allowed type declared in " +
+    "Content-Type and matched by the bytes. Name its id in a message's `attachments` to attach it (docs/attachments.md).",
+  requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } } } },
+  responses: { 201: json("Stored", wrapped("attachment", "Attachment")), ...errors(403, 404, 413, 415, 429) },
+}), zValidator("query", z.object({ name: fileName })), rateLimit({ rule: "uploads", key: (c) => c.var.user.id }), async (c) => {
   const roomId = c.req.param("roomId")!;
   // Compressed bodies would be sniffed and stored compressed, and served as what they are not.
   const encoding = c.req.header("content-encoding");
@@ -56,7 +67,19 @@ attachments.post("/", zValidator("query", z.object({ name: fileName })), rateLim
   return c.json({ attachment: toRef(row) }, 201);
 });
 
-attachments.get("/:attachmentId", zValidator("param", z.object({ attachmentId: z.uuid() })), async (c) => {
+attachments.get("/:attachmentId", describeRoute({
+  tags: ["Attachments"],
+  operationId: "getAttachment",
+  summary: "Download a file",
+  description: "To members of the room. Supports `Range` (one range), `If-Range` and `If-None-Match`.",
+  responses: {
+    200: { description: "The file", content: { "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } } } },
+    206: { description: "The asked range of the file" },
+    304: { description: "Not modified since the ETag the client has" },
+    416: json("A range beyond the file (`bad_request`)", "ErrorBody"),
+    ...errors(403, 404),
+  },
+}), zValidator("param", z.object({ attachmentId: z.uuid() })), async (c) => {
   const roomId = c.req.param("roomId")!;
   const { attachmentId } = c.req.valid("param");
   // Looked up within this room: being a member of one room never opens another room's files.

@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { errors, json, object, PUBLIC, ref } from "../openapi/describe";
 import { createMiddleware } from "hono/factory";
 import { newTicket, TICKET_TTL_MS, ticketStub } from "../auth/Ticket";
 import { readConfig } from "../config";
@@ -45,7 +47,14 @@ async function issue(env: Bindings, claims: Omit<Claims, "iat">): Promise<string
 const auth = new Hono<AppEnv>();
 
 /** Local development only: a token for any user id, with the service roles asked for. */
-auth.post("/dev", devOnly, zValidator("json", devLogin), async (c) => {
+auth.post("/dev", describeRoute({
+  tags: ["Auth"],
+  operationId: "devLogin",
+  summary: "A token for any user (dev mode only)",
+  description: "Only where dev mode is on (`npm start`); a deployed Worker answers 404. Valid for 24 h.",
+  security: PUBLIC,
+  responses: { 200: json("A token and the user it stands for", object({ token: { type: "string" }, user: ref("Identity") })), ...errors(404) },
+}), devOnly, zValidator("json", devLogin), async (c) => {
   const { userId: id, name, roles = [], email } = c.req.valid("json");
   const claims = { ...claimsFor({ id, name, kind: "member" }, DEV_TOKEN_TTL_S, roles), ...(email ? { email } : {}) };
   // The user as the token will be seen: the claimed roles and any the settings grant.
@@ -59,7 +68,13 @@ auth.post("/dev", devOnly, zValidator("json", devLogin), async (c) => {
  * long-lived token never appears in a socket URL (and so in no access log). Each ticket is its
  * own Durable Object, so it can be spent once across every isolate.
  */
-auth.post("/ticket", requireUser(), rateLimit({ rule: "tickets", key: (c) => c.var.user.id }), async (c) => {
+auth.post("/ticket", describeRoute({
+  tags: ["Auth"],
+  operationId: "createTicket",
+  summary: "A single-use socket ticket",
+  description: "Opens one socket (`?ticket=`) within 60 s, then never again, so that a long-lived token never appears in a socket URL.",
+  responses: { 200: json("The ticket", object({ ticket: { type: "string" }, expiresAt: { type: "string" } })), ...errors(429) },
+}), requireUser(), rateLimit({ rule: "tickets", key: (c) => c.var.user.id }), async (c) => {
   const ticket = newTicket();
   const expiresAt = Date.now() + TICKET_TTL_MS;
   if (!(await ticketStub(c.env, ticket).issue(c.var.user, expiresAt))) throw new ApiError("internal", "ticket collision");
@@ -86,6 +101,17 @@ const canSign = createMiddleware<AppEnv>(async (c, next) => {
  */
 auth.post(
   "/visitor",
+  describeRoute({
+    tags: ["Auth"],
+    operationId: "visitorLogin",
+    summary: "A token for an anonymous website visitor",
+    description: "A short-lived visitor token (VISITOR_TOKEN_TTL_S, 2 h) and a new private room that every staff user can answer.",
+    security: PUBLIC,
+    responses: {
+      200: json("The token, the visitor and their room", object({ token: { type: "string" }, user: ref("Identity"), roomId: { type: "string" } })),
+      ...errors(429),
+    },
+  }),
   zValidator("json", visitorLogin),
   canSign,
   rateLimit({ rule: "visitorTokens", key: (c) => c.req.header("cf-connecting-ip") ?? "unknown" }),

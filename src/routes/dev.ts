@@ -1,5 +1,7 @@
 /** Local development helpers; every route here answers 404 unless dev mode is on. */
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { errors, json, PUBLIC } from "../openapi/describe";
 import { createMiddleware } from "hono/factory";
 import * as z from "../lib/zod";
 import { readConfig } from "../config";
@@ -25,7 +27,14 @@ const outboxQuery = z.object({
 });
 
 /** What the outbox provider wrote instead of sending (EMAIL_PROVIDER=outbox), newest first. */
-dev.get("/outbox", zValidator("query", outboxQuery), async (c) => {
+dev.get("/outbox", describeRoute({
+  tags: ["Service"],
+  operationId: "getDevOutbox",
+  summary: "The emails the outbox provider stored (dev mode only)",
+  description: "With EMAIL_PROVIDER=outbox, newest first; 404 unless dev mode is on.",
+  security: PUBLIC,
+  responses: { 200: json("The stored emails", { type: "object", properties: { emails: { type: "array", items: { type: "object" } } } }), ...errors(404) },
+}), zValidator("query", outboxQuery), async (c) => {
   const { limit = "50", to } = c.req.valid("query");
   return c.json({ emails: await readOutbox(c.env.DB, Number(limit), to) });
 });

@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { json, PUBLIC } from "../openapi/describe";
 // A named import: the bundler inlines this one string and leaves the rest of package.json out.
 import { version } from "../../package.json";
 import type { AppEnv } from "../env";
@@ -8,7 +10,14 @@ import { jwksUrl, signingSecret } from "../middleware/auth";
 const health = new Hono<AppEnv>();
 
 /** 200 when the Worker can serve; 503 with the reason when it cannot. */
-health.get("/", async (c) => {
+health.get("/", describeRoute({
+  tags: ["Service"],
+  operationId: "getHealth",
+  summary: "Whether the Worker can serve",
+  description: "`checks.redis` is `embedded` without Upstash, else `ok` or the error; `checks.auth` says how tokens are verified.",
+  security: PUBLIC,
+  responses: { 200: json("It can serve", "Health"), 503: json("It cannot: `status` is `degraded`, and `checks` says why", "Health") },
+}), async (c) => {
   const secret = signingSecret(c.env);
   let d1 = "ok";
   try {

@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { arrayOf, cursor, errors, json, noContent, object } from "../openapi/describe";
 import * as z from "../lib/zod";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
@@ -17,17 +19,33 @@ const idParam = z.object({ id: z.string().check(z.regex(/^n_[0-9a-f]{24}$/, "no 
 const notifications = new Hono<AppEnv>();
 notifications.use("*", requireUser());
 
-notifications.get("/", zValidator("query", page), async (c) => {
+notifications.get("/", describeRoute({
+  tags: ["Notifications"],
+  operationId: "getNotifications",
+  summary: "Your notification feed",
+  description: "Newest first.",
+  responses: { 200: json("A page", object({ notifications: arrayOf("Notification"), nextBefore: cursor("integer") })) },
+}), zValidator("query", page), async (c) => {
   const { limit = PAGE_DEFAULT, before } = c.req.valid("query");
   return c.json(await listNotifications(c.env.DB, c.var.user.id, limit, before));
 });
 
-notifications.post("/:id/read", zValidator("param", idParam), async (c) => {
+notifications.post("/:id/read", describeRoute({
+  tags: ["Notifications"],
+  operationId: "markNotificationRead",
+  summary: "Mark a notification read",
+  responses: { 204: noContent("Marked"), ...errors(404) },
+}), zValidator("param", idParam), async (c) => {
   if (!(await markRead(c.env.DB, c.var.user.id, c.req.valid("param").id))) throw new ApiError("not_found", "no such notification");
   return c.body(null, 204);
 });
 
-notifications.delete("/:id", zValidator("param", idParam), async (c) => {
+notifications.delete("/:id", describeRoute({
+  tags: ["Notifications"],
+  operationId: "deleteNotification",
+  summary: "Delete a notification",
+  responses: { 204: noContent("Deleted"), ...errors(404) },
+}), zValidator("param", idParam), async (c) => {
   if (!(await deleteNotification(c.env.DB, c.var.user.id, c.req.valid("param").id))) throw new ApiError("not_found", "no such notification");
   return c.body(null, 204);
 });

@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { errors, noContent } from "../openapi/describe";
 import { createMiddleware } from "hono/factory";
 import { userStub } from "../user/User";
 import type { AppEnv } from "../env";
@@ -23,6 +25,17 @@ const websocketOnly = createMiddleware<AppEnv>(async (c, next) => {
 
 parties.get(
   "/room/:roomId",
+  describeRoute({
+    tags: ["Sockets"],
+    operationId: "openRoomSocket",
+    summary: "The room socket (WebSocket upgrade)",
+    description:
+      "Send `Upgrade: websocket`; the PartySocket path convention. Authenticate with `?ticket=` (POST /api/auth/ticket) or `?token=`. " +
+      "Frames are JSON text: the client's are the schema RoomClientFrame, the server's are listed in docs/API.md. " +
+      "A browser from an origin not in ALLOWED_ORIGINS gets 403.",
+    security: [{ ticket: [] }, { token: [] }],
+    responses: { 101: noContent("Switching protocols: the socket is open; its first frame is `welcome`"), ...errors(400, 403, 404, 429) },
+  }),
   websocketOnly,
   allowedOrigin(),
   requireUser({ from: "query" }),
@@ -41,6 +54,16 @@ parties.get(
 /** The user socket: notifications, unread counts and presence for every device of the user (own id only). */
 parties.get(
   "/user/:userId",
+  describeRoute({
+    tags: ["Sockets"],
+    operationId: "openUserSocket",
+    summary: "The user socket (WebSocket upgrade)",
+    description:
+      "Your own user id only (403 otherwise): `notification` and `unread` frames for every device of the user. " +
+      "Authenticate as for the room socket; the client's frames are the schema UserClientFrame.",
+    security: [{ ticket: [] }, { token: [] }],
+    responses: { 101: noContent("Switching protocols: the socket is open"), ...errors(400, 403, 429) },
+  }),
   websocketOnly,
   allowedOrigin(),
   requireUser({ from: "query" }),

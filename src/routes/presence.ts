@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { arrayOf, json, object } from "../openapi/describe";
 import * as z from "../lib/zod";
 import type { AppEnv } from "../env";
 import { zValidator } from "../lib/validate";
@@ -23,7 +25,13 @@ const query = z.object({
 const presence = new Hono<AppEnv>();
 presence.use("*", requireUser());
 
-presence.get("/", zValidator("query", query), async (c) => {
+presence.get("/", describeRoute({
+  tags: ["Users"],
+  operationId: "getPresence",
+  summary: "Global presence of users",
+  description: "`userIds` is a comma-separated list of 1-100 user ids; only users who share a room with you are answered.",
+  responses: { 200: json("Their presence, in the order asked", object({ users: arrayOf("Presence") })) },
+}), zValidator("query", query), async (c) => {
   return c.json({ users: await presenceOf(c.env.DB, c.var.user.id, c.req.valid("query").userIds) });
 });
 

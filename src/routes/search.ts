@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { arrayOf, cursor, errors, json, object } from "../openapi/describe";
 import type { AppEnv } from "../env";
 import { positiveInt } from "../lib/params";
 import { roomStub, unwrap } from "../lib/room-rpc";
@@ -38,7 +40,13 @@ const searchQuery = z.object({
 const search = new Hono<AppEnv>();
 search.use("*", requireUser());
 
-search.get("/", zValidator("query", searchQuery), rateLimit({ rule: "searches", key: (c) => c.var.user.id }), async (c) => {
+search.get("/", describeRoute({
+  tags: ["Search"],
+  operationId: "searchMessages",
+  summary: "Search message text in your rooms",
+  description: "Words match by prefix; `\"...\"` is a phrase. Only the caller's rooms, or the one `roomId` (docs/search.md).",
+  responses: { 200: json("Best match first", object({ results: arrayOf("SearchResult"), nextBefore: cursor("string") })), ...errors(403, 404, 429) },
+}), zValidator("query", searchQuery), rateLimit({ rule: "searches", key: (c) => c.var.user.id }), async (c) => {
   const { q: match, roomId, limit = SEARCH_DEFAULT_LIMIT, before } = c.req.valid("query");
   const user = c.var.user;
   // The room is the authority on its membership: 404 for no such room, 403 for outsiders.

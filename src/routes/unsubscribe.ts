@@ -4,6 +4,8 @@
  * /api/notifications.
  */
 import { Hono, type Context } from "hono";
+import { describeRoute } from "hono-openapi";
+import { errors, json, PUBLIC } from "../openapi/describe";
 import type { AppEnv } from "../env";
 import { verifyUnsubscribeToken } from "../notify/email/unsubscribe";
 import { setEmail } from "../notify/preferences";
@@ -15,7 +17,15 @@ const unsubscribe = new Hono<AppEnv>();
  * fetch links on their own; the page's button sends the same POST a mail client's
  * "Unsubscribe" button does.
  */
-unsubscribe.get("/", async (c) => {
+unsubscribe.get("/", describeRoute({
+  tags: ["Notifications"],
+  operationId: "getUnsubscribePage",
+  summary: "The unsubscribe link's page",
+  description: "Changes nothing (mail scanners fetch links); its button sends the POST below. The signed `token` is the proof.",
+  security: PUBLIC,
+  parameters: [{ in: "query", name: "token", required: true, schema: { type: "string" }, description: "From the email's link" }],
+  responses: { 200: { description: "An HTML page", content: { "text/html": { schema: { type: "string" } } } }, ...errors(400, 403) },
+}), async (c) => {
   const token = c.req.query("token");
   await verifyUnsubscribeToken(c.env, token);
   return page(
@@ -30,7 +40,15 @@ unsubscribe.get("/", async (c) => {
 });
 
 /** The one-click POST (body `List-Unsubscribe=One-Click`): email notifications off. */
-unsubscribe.post("/", async (c) => {
+unsubscribe.post("/", describeRoute({
+  tags: ["Notifications"],
+  operationId: "unsubscribe",
+  summary: "One-click unsubscribe (RFC 8058)",
+  description: "Email notifications off, without signing in. A browser that asked for HTML gets a page.",
+  security: PUBLIC,
+  parameters: [{ in: "query", name: "token", required: true, schema: { type: "string" }, description: "From the email's link" }],
+  responses: { 200: json("Email is off", { type: "object", properties: { email: { const: "off" } } }), ...errors(400, 403) },
+}), async (c) => {
   const { userId } = await verifyUnsubscribeToken(c.env, c.req.query("token"));
   await setEmail(c.env.DB, userId, "off");
   // A mail client reads only the status; a browser that sent the page's form gets a page.

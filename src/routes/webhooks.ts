@@ -4,6 +4,8 @@
  * docs/webhooks.md describes what a webhook receives.
  */
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { arrayOf, errors, json, noContent, object } from "../openapi/describe";
 import * as z from "../lib/zod";
 import { readConfig } from "../config";
 import type { AppEnv } from "../env";
@@ -53,10 +55,28 @@ const webhooks = new Hono<AppEnv>();
 webhooks.use("*", requireUser(), adminOnly());
 
 /** Every webhook, oldest first, without secrets. */
-webhooks.get("/", async (c) => c.json({ webhooks: await listWebhooks(c.env.DB) }));
+webhooks.get("/", describeRoute({
+  tags: ["Administration"],
+  operationId: "listWebhooks",
+  summary: "Every webhook",
+  description: "Oldest first, without secrets.",
+  responses: { 200: json("The webhooks", object({ webhooks: arrayOf("Webhook") })), ...errors(403) },
+}), async (c) => c.json({ webhooks: await listWebhooks(c.env.DB) }));
 
 /** 201 with the new webhook and its secret, which is never shown again; 409 past MAX_WEBHOOKS. */
-webhooks.post("/", zValidator("json", createInput), async (c) => {
+webhooks.post("/", describeRoute({
+  tags: ["Administration"],
+  operationId: "createWebhook",
+  summary: "Create a webhook",
+  description: "Deliveries are signed per Standard Webhooks with the secret, which is shown only here (docs/webhooks.md).",
+  responses: {
+    201: json(
+      "The webhook and its secret",
+      object({ webhook: object({ id: { type: "string" }, url: { type: "string" }, events: { type: "array", items: { type: "string" } }, secret: { type: "string" } }) }),
+    ),
+    ...errors(403, 409),
+  },
+}), zValidator("json", createInput), async (c) => {
   const input = c.req.valid("json");
   const url = new URL(input.url);
   if (url.protocol !== "https:" && !readConfig(c.env).devMode) throw new ApiError("bad_request", "url must be https");
@@ -68,7 +88,13 @@ webhooks.post("/", zValidator("json", createInput), async (c) => {
 });
 
 /** 204; deliveries still queued for it are dropped. 404 when there is no such webhook. */
-webhooks.delete("/:id", async (c) => {
+webhooks.delete("/:id", describeRoute({
+  tags: ["Administration"],
+  operationId: "deleteWebhook",
+  summary: "Delete a webhook",
+  description: "Deliveries still queued for it are dropped.",
+  responses: { 204: noContent("Deleted"), ...errors(403, 404) },
+}), async (c) => {
   const id = c.req.param("id");
   if (!(await deleteWebhook(c.env.DB, id))) throw new ApiError("not_found", `no webhook ${id}`);
   return c.body(null, 204);
