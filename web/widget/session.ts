@@ -110,7 +110,9 @@ async function post<T>(url: string, body?: unknown, token?: string): Promise<T> 
 export async function explainFailure(api: string): Promise<string> {
   try {
     await fetch(`${api}/api/health`, { mode: "no-cors", cache: "no-store" });
-    return "This chat is not available on this website: the chat server does not allow it (its ALLOWED_ORIGINS).";
+    // For whoever installs the widget; the visitor gets the short version.
+    console.warn(`edge-chat widget: ${api} refused requests from ${location.origin}. Add that origin to the chat's ALLOWED_ORIGINS.`);
+    return "This chat is not available on this website.";
   } catch {
     return "The chat server cannot be reached. Check your connection and try again.";
   }

@@ -25,6 +25,7 @@ export class WidgetView {
   readonly host = document.createElement("edge-chat-widget");
   private readonly bubble: HTMLButtonElement;
   private readonly dot = h("span", { class: "dot", hidden: true });
+  private readonly wrapper: HTMLElement;
   private readonly panel: HTMLElement;
   private readonly scroller: HTMLElement;
   private readonly list = h("ol", { class: "list" });
@@ -80,17 +81,18 @@ export class WidgetView {
       }
     });
 
-    const wrapper = h("div", { class: `root ${config.position}` }, this.panel, this.bubble);
+    this.wrapper = h("div", { class: `root ${config.position}` }, this.panel, this.bubble);
     // On the wrapper, not the host: the page can set properties on the host element, never inside.
-    wrapper.style.setProperty("--accent", config.color);
+    this.wrapper.style.setProperty("--accent", config.color);
     adoptStyles(root, css);
-    root.append(wrapper);
+    root.append(this.wrapper);
   }
 
   toggle(open: boolean): void {
     if (open === this.isOpen) return;
     this.isOpen = open;
     this.panel.hidden = !open;
+    this.wrapper.classList.toggle("open", open);
     this.bubble.setAttribute("aria-expanded", String(open));
     if (open) {
       this.scrollToEnd();
@@ -149,6 +151,7 @@ export class WidgetView {
     return this.pendingOf(clientId) !== null;
   }
 
+  /** `detail`: when it was stored (sent); the reason is the status line's (failed). */
   setState(clientId: string, state: SendState, detail = ""): void {
     const el = this.pendingOf(clientId);
     const meta = el?.querySelector(".meta");
@@ -157,7 +160,7 @@ export class WidgetView {
     if (state === "failed") {
       const retry = h("button", { type: "button", class: "retry" }, "Retry");
       retry.addEventListener("click", () => this.handlers.retry(clientId, this.nameInput.value.trim()));
-      meta.replaceChildren(`Not sent: ${detail} `, retry);
+      meta.replaceChildren("Not sent. ", retry);
     } else {
       meta.textContent = state === "pending" ? "Sending…" : `${timeOf(detail)} · Sent`;
     }

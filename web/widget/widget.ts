@@ -59,7 +59,7 @@ export class Widget {
       this.view.setState(clientId, "sent", ack.createdAt);
     } catch (err) {
       const reason = await this.reasonOf(err);
-      this.view.setState(clientId, "failed", reason);
+      this.view.setState(clientId, "failed");
       this.view.setStatus(reason, true);
     }
   }
@@ -135,7 +135,7 @@ export class Widget {
       const page = await api.history(session.roomId, { before: this.firstSeq });
       for (const m of [...page.messages].reverse()) this.view.addMessage(m, m.author.id === session.user.id, "start");
       this.firstSeq = page.messages[0]?.seq ?? 1;
-      this.view.setOlder(page.nextBefore !== null);
+      this.view.setOlder(page.nextBefore !== null && this.firstSeq > 1);
     } catch (err) {
       this.view.setStatus(await this.reasonOf(err), true);
     }
