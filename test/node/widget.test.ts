@@ -19,6 +19,10 @@ import { ChatClient, devLogin, RoomConnection, type Message } from "../../src/cl
 import type { ServerFrame } from "../../src/protocol";
 import { freePort, queryD1, startDevServer, type DevServer } from "../../scripts/dev-server";
 
+// The page's globals, for the callbacks given to page.evaluate: they run in the page, and this
+// file is typed for Node (the DOM library would clash with the Workers types of the root config).
+declare const document: any, window: any, localStorage: any, getComputedStyle: any;
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? "/tmp";
 const WAIT = { timeout: 15_000 };
@@ -310,7 +314,7 @@ describe("the visitor widget", () => {
     expect(await message(page, "Hello, has my order <b>shipped</b>?").count()).toBe(0);
     await page.getByRole("button", { name: "Earlier messages" }).click();
     await first.waitFor(WAIT);
-    const seqs = (await page.locator("edge-chat-widget .list .msg").evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.seq))));
+    const seqs = (await page.locator("edge-chat-widget .list .msg").evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-seq")))));
     expect(seqs).toEqual(Array.from({ length: 55 }, (_, i) => i + 1));
     expect(await first.getAttribute("class")).toContain("mine");
     expect(await page.getByRole("button", { name: "Earlier messages" }).isVisible()).toBe(false);
