@@ -94,3 +94,4 @@ const sizes = result.outputFiles
   .filter((f) => !f.path.endsWith(".map"))
   .map((f) => `${f.path.slice(out.length + 1)} ${(f.contents.byteLength / 1024).toFixed(1)} KiB`);
 console.log(`build-web: ${sizes.join(", ")} in ${Math.round(performance.now() - started)} ms`);
+import "./build-widget.mjs"; // public/widget.js, the visitor widget: runs before this file and writes on exit (see there)

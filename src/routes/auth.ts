@@ -133,4 +133,18 @@ auth.post(
   },
 );
 
+/**
+ * A fresh token for the visitor who holds a valid one: the same user, so the same room and
+ * conversation, for another VISITOR_TOKEN_TTL_S. Without it a visitor's conversation would end
+ * with their first token (the widget renews a token once half its life is gone). It writes
+ * nothing and costs one signature, so it has no budget of its own; a token that has expired
+ * cannot be renewed, and its visitor starts a new conversation.
+ */
+auth.post("/visitor/renew", requireUser(), canSign, async (c) => {
+  const user = c.var.user;
+  if (user.kind !== "visitor") throw new ApiError("forbidden", "only visitor tokens are renewed here");
+  const ttl = Number.parseInt(c.env.VISITOR_TOKEN_TTL_S, 10) || 7200;
+  return c.json({ token: await issue(c.env, claimsFor(user, ttl)), user });
+});
+
 export default auth;
