@@ -157,6 +157,22 @@ describe("web app: chatting", () => {
     expect(w.pageErrors).toEqual([]);
   });
 
+  test("a group message says how many have seen it, and who", async () => {
+    const w = await setup();
+    const { a, b } = await pair(w, "Receipts");
+    await w.member("Carol", "carol");
+    await say(a.page, "Please read the brief");
+    const mine = message(a.page, "Please read the brief");
+    await mine.waitFor(WAIT);
+    await message(b.page, "Please read the brief").waitFor(WAIT);
+    await mine.locator(".seen").filter({ hasText: "Seen by 1" }).waitFor(WAIT);
+    await mine.hover();
+    await mine.getByRole("button", { name: "Seen by" }).click();
+    await expect.poll(() => mine.locator(".seen-by").textContent(), WAIT).toBe("Seen by Bob");
+    await close(a, b);
+    expect(w.pageErrors).toEqual([]);
+  });
+
   test("edit and delete from a message's actions, by keyboard; the quote of a reply follows", async () => {
     const w = await setup();
     const { a, b } = await pair(w, "Edits");

@@ -155,6 +155,9 @@ describe("web app: people and rooms", () => {
     const member = await w.person("Max", "max");
     await member.page.locator(".room-item", { hasText: "Community" }).waitFor(WAIT);
     expect(await member.page.locator(".room-item", { hasText: "Visitor: Guest" }).count()).toBe(0);
+    await goTo(member.page, visitor.roomId);
+    await member.page.getByText("You are not a member of this conversation.").waitFor(WAIT);
+    expect(await member.page.locator(".room-item", { hasText: "Visitor" }).count()).toBe(0);
     await staff.context.close();
     await member.context.close();
     expect(w.pageErrors).toEqual([]);

@@ -166,6 +166,8 @@ export function ChatRoom({ roomId }: { roomId: string }) {
   );
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 const STATE_LABEL = { connecting: "Connecting…", open: "Connected", reconnecting: "Reconnecting…", closed: "Offline" } as const;
 
 function RoomHeader({ live, panel, setPanel }: { live: LiveRoom; panel: string | null; setPanel(p: "members" | "settings" | null): void }) {
@@ -175,7 +177,7 @@ function RoomHeader({ live, panel, setPanel }: { live: LiveRoom; panel: string |
   let subtitle = "";
   if (room?.kind === "direct" && peer) subtitle = online.has(peer.id) ? (online.get(peer.id)!.status === "away" ? "away" : "online") : "offline";
   else if (room?.kind === "visitor") subtitle = "Website visitor";
-  else if (room) subtitle = `${live.members.value.length} members · ${online.size} here`;
+  else if (room) subtitle = `${plural(live.members.value.length, "member")} · ${online.size} here`;
   const slow = room?.slowModeSeconds ?? 0;
   const isGroupAdmin = (room?.kind === "group" || room?.kind === "community") && live.myRole.value === "admin";
   return (
