@@ -202,7 +202,7 @@ describe("web app: chatting", () => {
     await mineNow.getByRole("button", { name: "Delete", exact: true }).click();
     await b.page.getByText("This message was deleted.").waitFor(WAIT);
     await expect.poll(() => message(b.page, "See you then").locator(".quote").textContent(), WAIT).toBe("Deleted message");
-    expect(await b.page.locator(".vl").textContent()).not.toContain("The meeting is at 4");
+    expect(await b.page.locator(".list").textContent()).not.toContain("The meeting is at 4");
     await close(a, b);
     expect(w.pageErrors).toEqual([]);
   });
@@ -251,10 +251,10 @@ describe("web app: chatting", () => {
     await openRoom(b.page, room.id);
     await message(b.page, "Are you there?").waitFor(WAIT);
     for (let i = 0; i < 20 && !(await b.page.getByText(/This is the start of/).count()); i++) {
-      await b.page.locator(".vl").evaluate((el) => (el.scrollTop = 0));
+      await b.page.locator(".list").evaluate((el) => (el.scrollTop = 0));
       await b.page.waitForTimeout(300);
     }
-    await b.page.locator(".vl").evaluate((el) => (el.scrollTop = 0));
+    await b.page.locator(".list").evaluate((el) => (el.scrollTop = 0));
     await message(b.page, "Earlier 1").waitFor(WAIT);
     const seqs = await b.page.locator("article.msg[data-seq]").evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-seq"))));
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));

@@ -161,11 +161,11 @@ describe("web app: notifications, search, administration, long rooms", () => {
     let most = 0;
     const deadline = Date.now() + 400_000;
     while (Date.now() < deadline && !(await a.page.getByText("This is the start of Archive of everything.").count())) {
-      await a.page.locator(".vl").evaluate((el) => (el.scrollTop = 0));
+      await a.page.locator(".list").evaluate((el) => (el.scrollTop = 0));
       await a.page.waitForTimeout(100);
       most = Math.max(most, await rendered());
     }
-    await a.page.locator(".vl").evaluate((el) => (el.scrollTop = 0));
+    await a.page.locator(".list").evaluate((el) => (el.scrollTop = 0));
     await message(a.page, "Message 1").waitFor(WAIT);
     await screenshot(a.page, "long-room-top");
     // Every message is loaded, a few dozen are in the page.
@@ -176,7 +176,7 @@ describe("web app: notifications, search, administration, long rooms", () => {
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
 
     // And back down to the newest, from where a new message still arrives in view.
-    await a.page.getByLabel("Messages in Archive of everything").evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await a.page.getByLabel("Chat history: Archive of everything").evaluate((el) => (el.scrollTop = el.scrollHeight));
     await message(a.page, "Message 10000").waitFor(WAIT);
     await say(a.page, "and one more");
     await message(a.page, "and one more").waitFor(WAIT);

@@ -237,8 +237,8 @@ describe("web app: people and rooms", () => {
     await admin.page.locator('[data-stat="rooms"]').filter({ hasText: /\d/ }).waitFor(WAIT);
     await expectAccessible(admin.page, "administration");
 
-    await admin.page.getByLabel("Search messages").fill("mockups");
-    await admin.page.getByLabel("Search messages").press("Enter");
+    await admin.page.getByLabel("Search", { exact: true }).fill("mockups");
+    await admin.page.getByLabel("Search", { exact: true }).press("Enter");
     await admin.page.getByRole("heading", { name: "Search" }).waitFor(WAIT);
     await expectAccessible(admin.page, "search");
     await admin.context.close();

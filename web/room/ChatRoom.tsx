@@ -121,7 +121,8 @@ export function ChatRoom({ roomId }: { roomId: string }) {
             items={items}
             keyOf={(i) => (isMessage(i) ? i.id : `out:${i.clientId}`)}
             estimate={56}
-            label={`Messages in ${live.title.value}`}
+            class="list"
+            label={`Chat history: ${live.title.value}`}
             header={header}
             handle={list}
             onNearTop={() => live.loaded.value && void live.loadOlder()}

@@ -66,7 +66,7 @@ export function Shell() {
             if (query.value.trim()) navigate({ kind: "search", q: query.value.trim() });
           }}
         >
-          <input type="search" aria-label="Search messages" placeholder="Search messages" value={query.value} onInput={(e) => (query.value = e.currentTarget.value)} />
+          <input type="search" aria-label="Search" placeholder="Search messages" value={query.value} onInput={(e) => (query.value = e.currentTarget.value)} />
         </form>
         <Bell />
         <button type="button" class="icon" aria-label="Notification settings" onClick={() => (dialog.value = "settings")}>

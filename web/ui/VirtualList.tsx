@@ -28,6 +28,7 @@ interface Props<T> {
   onBottomChange?: (atBottom: boolean) => void;
   handle?: RefObject<VirtualHandle | null>;
   label: string;
+  class?: string;
   /** Changes that are not in `items` but change rows (e.g. read positions). */
   revision?: unknown;
 }
@@ -165,7 +166,7 @@ export function VirtualList<T>(props: Props<T>) {
   }
 
   return (
-    <div class="vl" ref={scroller} onScroll={onScroll} role="log" aria-label={props.label} aria-live="polite" tabIndex={-1}>
+    <div class={props.class ?? "vlist"} ref={scroller} onScroll={onScroll} role="log" aria-label={props.label} aria-live="polite" tabIndex={-1}>
       <div ref={headerRef}>{props.header}</div>
       <div style={{ height: `${offsets[start]}px` }} aria-hidden="true" />
       {items.slice(start, end).map((item, i) => (
