@@ -7,6 +7,7 @@ import { signal, useComputed, useSignal } from "@preact/signals";
 import { useEffect, useMemo, useRef } from "preact/hooks";
 import type { Message } from "../../src/protocol";
 import { app } from "../state/app";
+import { online as browserOnline } from "../state/net";
 import { navigate } from "../state/route";
 import { setArchived } from "../state/rooms";
 import { toast } from "../state/toasts";
@@ -194,8 +195,9 @@ function RoomHeader({ live, panel, setPanel }: { live: LiveRoom; panel: string |
           {slow > 0 && <span class="tag">Slow mode {slow} s</span>}
         </p>
       </div>
-      <span class="conn" data-state={live.state.value}>
-        {STATE_LABEL[live.state.value]}
+      {/* The browser may keep a socket it cannot use while offline: say what the person can expect. */}
+      <span class="conn" data-state={browserOnline.value ? live.state.value : "closed"}>
+        {browserOnline.value ? STATE_LABEL[live.state.value] : "Offline"}
       </span>
       {room && room.kind !== "direct" && (
         <button type="button" aria-pressed={panel === "members"} onClick={() => setPanel(panel === "members" ? null : "members")}>

@@ -8,7 +8,7 @@ import type { AttachmentRef, Message, OnlineUser, ReplyRef, Topic } from "../../
 import type { Member, RoomView } from "../api";
 import { app, learnRoles, SESSION_EXPIRED, signOut } from "../state/app";
 import { online as browserOnline } from "../state/net";
-import { markSeen, noteMessage, noteUpdated, roomById } from "../state/rooms";
+import { markSeen, noteMessage, noteUpdated, refreshRooms, roomById } from "../state/rooms";
 import { readAllOf } from "../state/notifications";
 import { reason, toast } from "../state/toasts";
 import { Timeline } from "./timeline";
@@ -89,6 +89,8 @@ export class LiveRoom {
       this.state.value = "closed";
       return;
     }
+    // A room opened by its address (a link, a search result) that the list does not show yet.
+    if (!roomById(this.roomId)) refreshRooms();
     this.connect();
     client.topics(this.roomId, 8).then(
       (t) => (this.topics.value = t.topics),
@@ -162,7 +164,12 @@ export class LiveRoom {
   close(): void {
     this.closed = true;
     for (const t of this.typingTimers.values()) clearTimeout(t);
-    clearTimeout(this.readTimer);
+    // A read that was waiting for its second is sent now: the person did see those messages.
+    if (this.readTimer !== undefined) {
+      clearTimeout(this.readTimer);
+      this.readTimer = undefined;
+      this.sendRead();
+    }
     clearTimeout(this.retryTimer);
     for (const d of this.disposers) d();
     this.conn?.close();
@@ -341,13 +348,17 @@ export class LiveRoom {
     if (document.hidden || this.readTimer !== undefined) return;
     this.readTimer = setTimeout(() => {
       this.readTimer = undefined;
-      const seq = this.timeline.last?.seq ?? 0;
-      if (!document.hidden && seq > this.lastReadSent && this.atBottom) {
-        this.lastReadSent = seq;
-        this.conn?.markRead(seq);
-        markSeen(this.roomId);
-      }
+      this.sendRead();
     }, 1000);
+  }
+
+  private sendRead(): void {
+    const seq = this.timeline.last?.seq ?? 0;
+    if (!document.hidden && seq > this.lastReadSent && this.atBottom) {
+      this.lastReadSent = seq;
+      this.conn?.markRead(seq);
+      markSeen(this.roomId);
+    }
   }
 
   /** Set by the view: whether the newest messages are in sight. */

@@ -7,6 +7,7 @@ import { ChatError } from "../../src/client";
 import type { Message } from "../../src/protocol";
 import type { RoomView } from "../api";
 import { app, SESSION_EXPIRED, signOut } from "./app";
+import { online } from "./net";
 import { reason, toast } from "./toasts";
 
 export const rooms = signal<RoomView[]>([]);
@@ -24,6 +25,8 @@ export function refreshRooms(delayMs = 0): void {
 
 export async function load(): Promise<void> {
   if (inFlight) return inFlight;
+  // Offline, a refresh can only fail; the list is refreshed when the browser is back.
+  if (!online.value) return;
   inFlight = (async () => {
     try {
       rooms.value = (await app().api.rooms()).rooms;

@@ -8,6 +8,7 @@ import { useEffect } from "preact/hooks";
 import { openUserSocket } from "../api";
 import { ChatRoom, currentRoom } from "../room/ChatRoom";
 import { app, isAdmin, SESSION_EXPIRED, signOut } from "../state/app";
+import { online } from "../state/net";
 import { addNotification, loadFeed } from "../state/notifications";
 import { navigate, route } from "../state/route";
 import { applyUnread, load, refreshRooms } from "../state/rooms";
@@ -44,7 +45,9 @@ export function Shell() {
     const onFocus = () => refreshRooms();
     addEventListener("focus", onFocus);
     const timer = setInterval(() => refreshRooms(), 60_000);
+    const back = online.subscribe((on) => on && refreshRooms(500));
     return () => {
+      back();
       close();
       removeEventListener("focus", onFocus);
       clearInterval(timer);
