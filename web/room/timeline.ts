@@ -51,9 +51,11 @@ export class Timeline {
   /** An edit, delete or reaction: the message, and the quotes of replies to it. */
   update(m: Message): void {
     const old = this.byId.get(m.id);
-    if (!old) return;
-    this.messages[this.indexOf(old.seq)] = m;
-    this.byId.set(m.id, m);
+    // Not loaded (an older page): only the quotes of loaded replies to it change.
+    if (old) {
+      this.messages[this.indexOf(old.seq)] = m;
+      this.byId.set(m.id, m);
+    }
     for (let i = 0; i < this.messages.length; i++) {
       const reply = this.messages[i]!;
       if (reply.replyTo?.id === m.id) {
