@@ -182,7 +182,7 @@ describe("web app: chatting", () => {
     await mine.focus();
     await mine.getByRole("button", { name: "Edit" }).focus();
     await a.page.keyboard.press("Enter");
-    const box = a.page.getByLabel("Edit message");
+    const box = a.page.getByLabel("Edited text");
     await box.fill("The meeting is at 4");
     await box.press("Enter");
     const edited = message(b.page, "The meeting is at 4");

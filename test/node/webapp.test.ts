@@ -210,7 +210,7 @@ describe("web app: people and rooms", () => {
     await expectAccessible(admin.page, "a group room with its members");
     // The actions of a message, as keyboard focus shows them.
     await message(admin.page, "Mockups are in the drive, @bob please look").focus();
-    await admin.page.getByRole("toolbar", { name: "Message actions" }).waitFor(WAIT);
+    await admin.page.getByRole("toolbar", { name: "Actions" }).waitFor(WAIT);
     await expectAccessible(admin.page, "a message with its actions");
 
     await admin.page.getByRole("button", { name: "Group settings" }).click();

@@ -80,7 +80,7 @@ export function MessageRow({ m, prev, live, lastOwn, onReply, onJump }: Props) {
             </header>
           )}
           {m.replyTo && !deleted && (
-            <button type="button" class="quote" onClick={() => onJump(m.replyTo!.id)} aria-label={`Reply to ${m.replyTo.deleted ? "a deleted message" : m.replyTo.author.name}: show it`}>
+            <button type="button" class="quote" onClick={() => onJump(m.replyTo!.id)} title="Show the message this replies to">
               {m.replyTo.deleted ? (
                 <span class="muted">Deleted message</span>
               ) : (
@@ -116,7 +116,7 @@ export function MessageRow({ m, prev, live, lastOwn, onReply, onJump }: Props) {
           {mode.value === "seen" && <SeenBy m={m} live={live} />}
         </div>
         {!deleted && mode.value !== "edit" && (
-          <div class={`actions ${mode.value !== "idle" ? "open" : ""}`} role="toolbar" aria-label="Message actions">
+          <div class={`actions ${mode.value !== "idle" ? "open" : ""}`} role="toolbar" aria-label="Actions">
             {mode.value === "confirm" ? (
               <>
                 <span>Delete this message?</span>
@@ -256,7 +256,7 @@ function EditBox({ m, live, done }: { m: Message; live: LiveRoom; done(): void }
     <div class="edit">
       <textarea
         ref={ref}
-        aria-label="Edit message"
+        aria-label="Edited text"
         defaultValue={m.text}
         rows={2}
         onKeyDown={(e) => {
