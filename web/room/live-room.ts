@@ -154,6 +154,7 @@ export class LiveRoom {
       this.readUpTo.value = next;
     });
     conn.on("topics", (f) => (this.topics.value = f.topics));
+    this.flushQueued();
     conn.on("error", (f) => {
       if (f.code === "unauthorized") return signOut(SESSION_EXPIRED);
       if (f.code === "rate_limited") return this.tooFast(f.retryAfter, f.message);
@@ -232,7 +233,8 @@ export class LiveRoom {
 
   private dispatch(o: Outgoing): void {
     const conn = this.conn;
-    if (!conn) return;
+    // Written before the room's socket exists (access is still being checked): it waits.
+    if (!conn) return this.patchOutgoing(o.clientId, { state: "queued" });
     conn.send(o.text, { clientId: o.clientId, replyTo: o.replyTo?.id, attachments: o.attachments.map((a) => a.id) }).then(
       (ack) => this.onAck(ack.clientId),
       (err: unknown) => {
