@@ -3,9 +3,7 @@
 // another site loads it without CORS, and it can read its own tag). Prints its gzipped size.
 //
 // Run on its own (`node scripts/build-widget.mjs`) or through scripts/build-web.mjs, which
-// imports it. That import is static, so this runs before build-web's own code whatever that
-// code does: build-web may stop early (its inputs unchanged) or empty public/ of files it did not
-// write. So the bundle is built here and written when the process exits, after either.
+// imports it after building the app.
 import { renameSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
@@ -44,12 +42,9 @@ const result = await build({
 const contents = result.outputFiles[0].contents;
 await mkdir(`${root}public`, { recursive: true });
 
-function put() {
-  // Atomically: a running `wrangler dev` serves public/ while this writes.
-  writeFileSync(`${target}.tmp`, contents);
-  renameSync(`${target}.tmp`, target);
-}
-process.once("exit", put);
+// Atomically: a running `wrangler dev` serves public/ while this writes.
+writeFileSync(`${target}.tmp`, contents);
+renameSync(`${target}.tmp`, target);
 
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 console.log(

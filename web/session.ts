@@ -1,17 +1,22 @@
 /**
- * The signed-in user, kept in localStorage so a reload stays signed in. Where dev sign-in is
- * off, the site that embeds or links the chat hands over a token it got from its own sign-in:
- * `https://chat.example/#token=<JWT>` (optionally `&room=<roomId>`). A fragment never reaches
- * a server or a log; the app takes it and removes it from the address at once.
+ * The signed-in user of this tab. Kept in sessionStorage, which is per tab: a second tab signs
+ * in on its own (as someone else, if you like), while a reload keeps the tab signed in.
+ *
+ * Where dev sign-in is off, the site that embeds or links the chat hands over a token it got
+ * from its own sign-in: `https://chat.example/#token=<JWT>` (optionally `&room=<roomId>`). A
+ * fragment never reaches a server or a log; the app takes it and removes it from the address
+ * at once.
  */
 import type { Session } from "../src/client";
-import { isRoomId } from "../src/protocol";
+import { isRoomId, isServiceRole, type ServiceRole } from "../src/protocol";
 
 const KEY = "edge-chat.session";
+/** Why the last session ended, shown once on the sign-in screen after the reload. */
+const NOTICE_KEY = "edge-chat.notice";
 
 export function loadSession(): Session | null {
   try {
-    const raw = localStorage.getItem(KEY);
+    const raw = sessionStorage.getItem(KEY);
     if (!raw) return null;
     const parsed: unknown = JSON.parse(raw);
     return isSession(parsed) ? parsed : null;
@@ -21,11 +26,19 @@ export function loadSession(): Session | null {
 }
 
 export function saveSession(session: Session): void {
-  localStorage.setItem(KEY, JSON.stringify(session));
+  sessionStorage.setItem(KEY, JSON.stringify(session));
 }
 
-export function clearSession(): void {
-  localStorage.removeItem(KEY);
+export function clearSession(notice?: string): void {
+  sessionStorage.removeItem(KEY);
+  if (notice) sessionStorage.setItem(NOTICE_KEY, notice);
+}
+
+/** The notice the last sign-out left, once. */
+export function takeNotice(): string | undefined {
+  const notice = sessionStorage.getItem(NOTICE_KEY) ?? undefined;
+  sessionStorage.removeItem(NOTICE_KEY);
+  return notice;
 }
 
 /**
@@ -42,7 +55,7 @@ export function takeHandedOverSession(): Session | null | undefined {
   return sessionFromToken(token);
 }
 
-/** The user a JWT names (`sub`, `name`, `kind`), without verifying it: the server does that. */
+/** The user a JWT names (`sub`, `name`, `kind`, `roles`), without verifying it: the server does that. */
 export function sessionFromToken(token: string): Session | null {
   const payload = token.split(".")[1];
   if (!payload || token.split(".").length !== 3) return null;
@@ -50,9 +63,10 @@ export function sessionFromToken(token: string): Session | null {
     const bytes = Uint8Array.from(atob(payload.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
     const claims: unknown = JSON.parse(new TextDecoder().decode(bytes));
     if (typeof claims !== "object" || claims === null) return null;
-    const { sub, name, kind } = claims as Record<string, unknown>;
+    const { sub, name, kind, roles } = claims as Record<string, unknown>;
     if (typeof sub !== "string" || typeof name !== "string" || (kind !== "member" && kind !== "visitor")) return null;
-    return { token, user: { id: sub, name, kind } };
+    const known: ServiceRole[] = Array.isArray(roles) ? roles.filter(isServiceRole) : [];
+    return { token, user: { id: sub, name, kind, roles: known } };
   } catch {
     return null;
   }

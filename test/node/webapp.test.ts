@@ -1,274 +1,247 @@
 /// <reference types="node" />
 /**
- * The web app in a real headless Chromium against `wrangler dev`: two people in one room,
- * live delivery, the pending → acknowledged state, typing, presence, history after a reload,
- * "load older", and a send made while the connection is down going out after it is back, every
- * connection opened with a fresh socket ticket rather than the token.
+ * The web app in headless Chromium against `wrangler dev`, each person in a browser context of
+ * their own: signing in per tab, starting direct messages and groups from the people picker,
+ * group settings, archiving, staff answering website visitors, the phone layout, and axe-core's
+ * accessibility check on the main screens. The chat itself: webapp-chat.test.ts; search,
+ * notifications, administration and long rooms: webapp-more.test.ts.
  */
-import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page, type WebSocketRoute } from "playwright-core";
 import { afterAll, describe, expect, test } from "vitest";
-import { ChatClient, devLogin } from "../../src/client";
-import type { ServerFrame } from "../../src/protocol";
-import { startDevServer, type DevServer } from "../../scripts/dev-server";
+import { expectAccessible, goTo, message, openRoom, say, screenshot, WAIT, WebApp } from "../e2e/harness";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? "/tmp";
-const WAIT = { timeout: 15_000 };
-
-let server: DevServer | undefined;
-let browser: Browser | undefined;
-let ready: Promise<void> | undefined;
-const pageErrors: string[] = [];
-
-/**
- * Started from inside the tests rather than in beforeAll, so a missing Chromium or a server
- * that does not come up is reported as a failed test, not as skipped ones.
- */
-function setup(): Promise<void> {
-  return (ready ??= start());
-}
-
-async function start(): Promise<void> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is needed at ${CHROMIUM} for the web app test: install it with ` +
-        `"apt-get install -y chromium", or point CHROMIUM_PATH at a Chromium binary.`,
-    );
-  }
-  await Promise.all([
-    startDevServer().then((s) => (server = s)),
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        "--disable-quic",
-      ],
-    }).then((b) => (browser = b)),
-  ]);
-}
-
-/** The running server's URL; only valid after `setup()`. */
-function url(): string {
-  if (!server) throw new Error("dev server is not running");
-  return server.url;
-}
+let web: WebApp | undefined;
+let ready: Promise<WebApp> | undefined;
+/** Started inside the tests, so a missing Chromium or a server that does not start fails them. */
+const setup = () => (ready ??= WebApp.start().then((w) => (web = w)));
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+  await web?.stop();
 });
 
-async function openPage(): Promise<Page> {
-  if (!browser) throw new Error("browser is not running");
-  const context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
-  const page = await context.newPage();
-  page.on("pageerror", (err) => pageErrors.push(`${page.url()}: ${err.message}`));
-  return page;
-}
+describe("web app: people and rooms", () => {
+  test("each tab signs in on its own, and a reload keeps that tab's person", async () => {
+    const w = await setup();
+    const alice = await w.person("Alice", "alice");
+    await screenshot(alice.page, "room-list");
+    // A second tab of the same browser starts signed out and signs in as someone else.
+    const second = await alice.context.newPage();
+    await second.goto(w.url);
+    await second.getByLabel("Your name").waitFor(WAIT);
+    await screenshot(second, "sign-in");
+    await second.getByLabel("Your name").fill("Bob");
+    await second.getByRole("button", { name: "Sign in" }).click();
+    await second.locator(".me", { hasText: "@bob" }).waitFor(WAIT);
 
-async function signIn(page: Page, name: string, userId: string): Promise<void> {
-  await page.goto(url());
-  await page.getByLabel("Your name").fill(name);
-  await page.getByLabel("User id").fill(userId);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.locator(".shell").waitFor(WAIT);
-}
+    await alice.page.reload();
+    await alice.page.locator(".me", { hasText: "@alice" }).waitFor(WAIT);
+    await second.reload();
+    await second.locator(".me", { hasText: "@bob" }).waitFor(WAIT);
 
-async function openRoom(page: Page, roomId: string): Promise<void> {
-  await page.goto(`${url()}/#${roomId}`);
-  await page.locator('.conn[data-state="open"]').waitFor(WAIT);
-}
+    // Signing out ends this tab's session only.
+    await second.getByRole("button", { name: "Sign out" }).click();
+    await second.getByLabel("Your name").waitFor(WAIT);
+    await alice.page.reload();
+    await alice.page.locator(".me", { hasText: "@alice" }).waitFor(WAIT);
+    await alice.context.close();
+    expect(w.pageErrors).toEqual([]);
+  });
 
-async function say(page: Page, text: string): Promise<void> {
-  await page.getByLabel("Message").fill(text);
-  await page.getByLabel("Message").press("Enter");
-}
+  test("a direct message and a group are started from the people picker, and the DM is titled with the other person", async () => {
+    const w = await setup();
+    const carol = await w.member("Carol", "carol");
+    const alice = await w.person("Alice", "alice");
+    const bob = await w.person("Bob", "bob");
 
-/** A confirmed message (not a pending send) whose whole text is `text`. */
-const message = (page: Page, text: string) =>
-  page.locator(".list .msg").filter({ has: page.locator(".text").getByText(text, { exact: true }) });
+    // A direct message: pick one person.
+    await alice.page.getByRole("button", { name: "New conversation" }).click();
+    const picker = alice.page.getByRole("dialog", { name: "New conversation" });
+    await picker.getByLabel("Search people").fill("bo");
+    await picker.getByRole("checkbox", { name: /Bob/ }).check();
+    await screenshot(alice.page, "people-picker");
+    await picker.getByRole("button", { name: "Message Bob" }).click();
+    await alice.page.getByRole("heading", { level: 1, name: "Bob" }).waitFor(WAIT);
+    const dmId = decodeURIComponent(new URL(alice.page.url()).hash.slice(1));
+    expect(dmId).not.toBe("");
+    await alice.page.locator(".room-item", { hasText: "Bob" }).waitFor(WAIT);
+    await alice.page.locator('.conn[data-state="open"]').waitFor(WAIT);
+    await say(alice.page, "Hi Bob, lunch?");
 
-/** True when a raw server frame is, or carries in a batch, an ack. */
-function carriesAck(raw: string | Buffer): boolean {
-  const hasAck = (f: ServerFrame): boolean => f.type === "ack" || (f.type === "batch" && f.frames.some(hasAck));
-  try {
-    return hasAck(JSON.parse(raw.toString()) as ServerFrame);
-  } catch {
-    return false;
-  }
-}
+    // Bob's list gains the room, titled Alice, with an unread badge, without a reload.
+    const bobsRoom = bob.page.locator(".room-item", { hasText: "Alice" });
+    await bobsRoom.getByLabel("1 unread").waitFor(WAIT);
+    await expect.poll(() => bobsRoom.locator(".room-last").textContent(), WAIT).toBe("Alice: Hi Bob, lunch?");
+    await bobsRoom.getByRole("link").click();
+    await bob.page.getByRole("heading", { level: 1, name: "Alice" }).waitFor(WAIT);
+    await message(bob.page, "Hi Bob, lunch?").waitFor(WAIT);
+    expect(await bob.page.locator(".room-head").textContent()).not.toContain(dmId);
+    await screenshot(bob.page, "direct-message");
 
-/**
- * Puts a page's room sockets behind a switchable proxy: acks can be held back, and the
- * connection can be cut with every reconnect refused until `restore()`.
- */
-async function proxySockets(page: Page) {
-  let holdAcks = false;
-  let down = false;
-  const held: string[] = [];
-  let current: { page: WebSocketRoute; server: WebSocketRoute } | null = null;
-  const urls: string[] = [];
-  await page.routeWebSocket(/\/parties\/room\//, (ws) => {
-    urls.push(ws.url());
-    if (down) return void ws.close({ code: 1011, reason: "test: server unreachable" });
-    const upstream = ws.connectToServer();
-    current = { page: ws, server: upstream };
-    upstream.onMessage((raw) => {
-      const text = raw.toString();
-      if (holdAcks && carriesAck(text)) held.push(text);
-      else ws.send(text);
+    // A group: several people and a name.
+    await alice.page.getByRole("button", { name: "New conversation" }).click();
+    await picker.getByLabel("Search people").fill("");
+    await picker.getByRole("checkbox", { name: /Bob/ }).check();
+    await picker.getByRole("checkbox", { name: /Carol/ }).check();
+    await picker.getByLabel("Group name").fill("Launch plans");
+    await picker.getByRole("button", { name: "Create group" }).click();
+    await alice.page.getByRole("heading", { level: 1, name: "Launch plans" }).waitFor(WAIT);
+    const groupId = decodeURIComponent(new URL(alice.page.url()).hash.slice(1));
+    await alice.page.getByText("3 members").waitFor(WAIT);
+
+    // Group settings: roles and slow mode.
+    await alice.page.getByRole("button", { name: "Group settings" }).click();
+    const settings = alice.page.getByRole("dialog", { name: "Group settings" });
+    await settings.getByLabel("Role of Bob").selectOption("moderator");
+    await alice.page.getByText("Bob is now moderator.").waitFor(WAIT);
+    await settings.getByLabel(/Slow mode/).selectOption("30");
+    await alice.page.getByText("Slow mode changed.").waitFor(WAIT);
+    await screenshot(alice.page, "group-settings");
+    await settings.getByRole("button", { name: "Close" }).click();
+    await alice.page.locator(".room-head", { hasText: "Slow mode 30 s" }).waitFor(WAIT);
+    const details = await carol.roomDetails(groupId);
+    expect(details.members.map((m) => [m.id, m.role]).sort()).toEqual([["alice", "admin"], ["bob", "moderator"], ["carol", "member"]]);
+    expect((details.room as { slowModeSeconds?: number }).slowModeSeconds).toBe(30);
+
+    // Bob is a moderator (exempt); a plain member is held back by slow mode, and told so.
+    const carolPage = await w.person("Carol", "carol");
+    await openRoom(carolPage.page, groupId);
+    await say(carolPage.page, "First!");
+    await message(carolPage.page, "First!").waitFor(WAIT);
+    await carolPage.page.getByText(/Slow mode is on: you can send again in \d+ s/).waitFor(WAIT);
+    await expect(carolPage.page.getByRole("button", { name: /Wait \d+ s/ }).isDisabled()).resolves.toBe(true);
+
+    // Archiving takes a room out of the list; the archived list brings it back.
+    await alice.page.getByRole("button", { name: "Archive Launch plans" }).click();
+    await alice.page.locator(".rooms:not(.archived) .room-item", { hasText: "Launch plans" }).waitFor({ state: "detached", ...WAIT });
+    await alice.page.getByRole("button", { name: "Show archived" }).click();
+    await alice.page.getByRole("button", { name: "Restore Launch plans" }).click();
+    await alice.page.locator(".rooms:not(.archived) .room-item", { hasText: "Launch plans" }).waitFor(WAIT);
+
+    // A room id typed into the address that does not exist says so, and stays out of the list.
+    await goTo(alice.page, "no-such-room");
+    await alice.page.getByText("There is no such conversation.").waitFor(WAIT);
+    expect(await alice.page.locator(".room-item", { hasText: "no-such-room" }).count()).toBe(0);
+
+    for (const p of [alice, bob, carolPage]) await p.context.close();
+    expect(w.pageErrors).toEqual([]);
+  });
+
+  test("staff see a website visitor's room in their list and answer it", async () => {
+    const w = await setup();
+    const res = await fetch(`${w.url}/api/auth/visitor`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Guest" }) });
+    const visitor = (await res.json()) as { token: string; roomId: string };
+    const post = await fetch(`${w.url}/api/rooms/${visitor.roomId}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${visitor.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ clientId: "v-1", text: "Do you ship to Norway?" }),
     });
-  });
-  return {
-    /** Every socket URL the page opened. */
-    urls,
-    holdAcks() {
-      holdAcks = true;
-    },
-    releaseAcks() {
-      holdAcks = false;
-      for (const text of held.splice(0)) current?.page.send(text);
-    },
-    async cut() {
-      down = true;
-      await current?.server.close();
-      await current?.page.close({ code: 1011, reason: "test: connection lost" });
-    },
-    restore() {
-      down = false;
-    },
-  };
-}
+    expect(post.status).toBe(201);
 
-describe("web app", () => {
-  test("two people chat live, with pending state, typing, history and reconnect", async () => {
-    await setup();
-    const alice = await openPage();
-    const bob = await openPage();
-    const proxy = await proxySockets(alice);
-    await signIn(alice, "Alice", "alice");
-    await signIn(bob, "Bob", "bob");
+    const staff = await w.person("Sam Support", "sam", { roles: ["staff"] });
+    const room = staff.page.locator(".room-item", { hasText: "Visitor: Guest" });
+    await room.waitFor(WAIT);
+    await expect(room.locator(".tag").textContent()).resolves.toBe("Visitor");
+    await room.getByRole("link").click();
+    await message(staff.page, "Do you ship to Norway?").waitFor(WAIT);
+    await staff.page.getByText("Website visitor").waitFor(WAIT);
+    await say(staff.page, "We do! Delivery takes 3 days.");
+    await message(staff.page, "We do! Delivery takes 3 days.").waitFor(WAIT);
 
-    // A fresh group room, with Carol as a third member who fills it with history over REST.
-    // (Only people who have signed in once can be invited.)
-    const carol = new ChatClient({ baseUrl: url(), token: (await devLogin(url(), "carol", "Carol")).token });
-    const aliceApi = new ChatClient({ baseUrl: url(), token: (await devLogin(url(), "alice", "Alice")).token });
-    const { room } = await aliceApi.createGroup("Launch plans", ["bob", "carol"]);
-    for (let i = 1; i <= 55; i++) await carol.postMessage(room.id, { text: `Backlog note ${i}` });
+    // The visitor's side (the widget) reads the answer from the room.
+    const history = await fetch(`${w.url}/api/rooms/${visitor.roomId}/messages`, { headers: { authorization: `Bearer ${visitor.token}` } });
+    const { messages } = (await history.json()) as { messages: { text: string; author: { id: string } }[] };
+    expect(messages.map((m) => [m.author.id, m.text])).toContainEqual(["sam", "We do! Delivery takes 3 days."]);
 
-    await openRoom(alice, room.id);
-    await openRoom(bob, room.id);
-
-    // Presence: each sees the other online.
-    await alice.locator(".people .person", { hasText: "Bob" }).waitFor(WAIT);
-    await bob.locator(".people .person", { hasText: "Alice" }).waitFor(WAIT);
-
-    // Only the last 50 arrive with the welcome; the rest is one "load older" away.
-    await message(bob, "Backlog note 55").waitFor(WAIT);
-    await expect.poll(() => bob.locator(".list .msg").count(), WAIT).toBe(50);
-    await bob.getByRole("button", { name: "Load older messages" }).click();
-    await message(bob, "Backlog note 1").waitFor(WAIT);
-    await expect.poll(() => bob.locator(".list .msg").count(), WAIT).toBe(55);
-    await bob.getByText("This is the start of Launch plans.").waitFor(WAIT);
-
-    // Alice's send stays greyed out until its ack arrives, while Bob already sees it live.
-    proxy.holdAcks();
-    await say(alice, "Hello Bob <b>not bold</b>");
-    await message(bob, "Hello Bob <b>not bold</b>").waitFor(WAIT);
-    const pending = alice.locator(".msg.pending", { hasText: "Hello Bob" });
-    await pending.waitFor(WAIT);
-    await expect(pending.locator(".state").textContent()).resolves.toBe("sending…");
-    await alice.screenshot({ path: `${SCREENSHOT_DIR}/edge-chat-pending.png` });
-    proxy.releaseAcks();
-    await pending.waitFor({ state: "detached", ...WAIT });
-    await message(alice, "Hello Bob <b>not bold</b>").waitFor(WAIT);
-    // User text is shown as text, never parsed as markup.
-    expect(await message(bob, "Hello Bob <b>not bold</b>").locator("b").count()).toBe(0);
-
-    // Typing shows up for the other person, then the reply arrives live.
-    await bob.getByLabel("Message").pressSequentially("Hi Alice! Ready for launch?", { delay: 10 });
-    await alice.getByText("Bob is typing…").waitFor(WAIT);
-    await bob.getByLabel("Message").press("Enter");
-    await message(alice, "Hi Alice! Ready for launch?").waitFor(WAIT);
-    await alice.getByText("Bob is typing…").waitFor({ state: "hidden", ...WAIT });
-    await bob.locator(".msg.pending").first().waitFor({ state: "detached", ...WAIT });
-    await bob.screenshot({ path: `${SCREENSHOT_DIR}/edge-chat.png` });
-
-    // Connection lost: the indicator says so, a message sent meanwhile waits, then goes out.
-    await proxy.cut();
-    await alice.locator('.conn[data-state="reconnecting"]').waitFor(WAIT);
-    await alice.locator(".banner").waitFor({ state: "visible", ...WAIT });
-    await say(alice, "Sent while offline");
-    await alice.locator(".msg.pending", { hasText: "Sent while offline" }).waitFor(WAIT);
-    await alice.screenshot({ path: `${SCREENSHOT_DIR}/edge-chat-offline.png` });
-    proxy.restore();
-    await alice.locator('.conn[data-state="open"]').waitFor(WAIT);
-    await message(bob, "Sent while offline").waitFor(WAIT);
-    await alice.locator(".msg.pending").first().waitFor({ state: "detached", ...WAIT });
-    expect(await message(bob, "Sent while offline").count()).toBe(1);
-
-    // A reload keeps the session and the room's history, in order and without duplicates.
-    await bob.reload();
-    await bob.locator('.conn[data-state="open"]').waitFor(WAIT);
-    const texts = await bob.locator(".list .msg .text").allTextContents();
-    expect(texts.slice(-3)).toEqual(["Hello Bob <b>not bold</b>", "Hi Alice! Ready for launch?", "Sent while offline"]);
-    expect(new Set(texts).size).toBe(texts.length);
-    expect(await bob.locator(".msg.pending").count()).toBe(0);
-
-    // Every connect and reconnect used a fresh single-use ticket; no token ever went into a URL.
-    const tickets = proxy.urls.map((u) => new URL(u).searchParams.get("ticket"));
-    expect(proxy.urls.length).toBeGreaterThan(1);
-    expect(proxy.urls.filter((u) => new URL(u).searchParams.has("token"))).toEqual([]);
-    expect(tickets.every((t) => t !== null && /^[A-Za-z0-9_-]{43}$/.test(t))).toBe(true);
-    expect(new Set(tickets).size).toBe(tickets.length);
-    expect(pageErrors).toEqual([]);
+    // Someone without the role never sees it.
+    const member = await w.person("Max", "max");
+    await member.page.locator(".room-item", { hasText: "Community" }).waitFor(WAIT);
+    expect(await member.page.locator(".room-item", { hasText: "Visitor: Guest" }).count()).toBe(0);
+    await goTo(member.page, visitor.roomId);
+    await member.page.getByText("You are not a member of this conversation.").waitFor(WAIT);
+    expect(await member.page.locator(".room-item", { hasText: "Visitor" }).count()).toBe(0);
+    await staff.context.close();
+    await member.context.close();
+    expect(w.pageErrors).toEqual([]);
   });
 
-  test("a deleted message disappears from the quotes of replies, live and after a reload", async () => {
-    await setup();
-    const page = await openPage();
-    await signIn(page, "Bob", "bob");
-    const alice = await devLogin(url(), "alice", "Alice");
-    const aliceApi = new ChatClient({ baseUrl: url(), token: alice.token });
-    const bobApi = new ChatClient({ baseUrl: url(), token: (await devLogin(url(), "bob", "Bob")).token });
-    const { room } = await aliceApi.createGroup("Oops", ["bob"]);
-    const secret = await aliceApi.postMessage(room.id, { text: "my password is hunter2" });
-    await bobApi.postMessage(room.id, { text: "delete that!", replyTo: secret.id });
+  test("at 390 px wide the list shows Sign out in full, and a room opens full width with a way back", async () => {
+    const w = await setup();
+    const phone = await w.person("Pat", "pat", { width: 390, height: 844 });
+    const signOut = phone.page.getByRole("button", { name: "Sign out" });
+    await signOut.waitFor(WAIT);
+    const box = await signOut.boundingBox();
+    expect(box).not.toBeNull();
+    expect(box!.x).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(390);
+    expect(box!.y + box!.height).toBeLessThanOrEqual(844);
+    // Nothing is wider than the screen.
+    expect(await phone.page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+    await screenshot(phone.page, "phone-list");
 
-    await openRoom(page, room.id);
-    const quote = message(page, "delete that!").locator("blockquote");
-    await expect.poll(() => quote.textContent(), WAIT).toContain("my password is hunter2");
-
-    const res = await fetch(`${url()}/api/rooms/${room.id}/messages/${secret.id}`, {
-      method: "DELETE",
-      headers: { authorization: `Bearer ${alice.token}` },
-    });
-    expect(res.status).toBe(200);
-    await expect.poll(() => quote.textContent(), WAIT).toBe("deleted message");
-    await page.getByText("This message was deleted.").waitFor(WAIT);
-    expect(await page.locator(".list").textContent()).not.toContain("hunter2");
-
-    await page.reload();
-    await page.locator('.conn[data-state="open"]').waitFor(WAIT);
-    await expect.poll(() => message(page, "delete that!").locator("blockquote").textContent(), WAIT).toBe("deleted message");
-    expect(await page.locator(".list").textContent()).not.toContain("hunter2");
-    expect(pageErrors).toEqual([]);
+    await phone.page.locator(".room-item", { hasText: "Community" }).getByRole("link").click();
+    await phone.page.locator('.conn[data-state="open"]').waitFor({ state: "attached", ...WAIT });
+    await say(phone.page, "Hello from a phone");
+    await message(phone.page, "Hello from a phone").waitFor(WAIT);
+    const composer = await phone.page.getByLabel("Message", { exact: true }).boundingBox();
+    expect(composer!.x + composer!.width).toBeLessThanOrEqual(390);
+    await expect(signOut.isVisible()).resolves.toBe(false);
+    await screenshot(phone.page, "phone-room");
+    await phone.page.getByRole("link", { name: "Back to conversations" }).click();
+    await signOut.waitFor({ state: "visible", ...WAIT });
+    await expectAccessible(phone.page, "the room list at 390 px");
+    await phone.context.close();
+    expect(w.pageErrors).toEqual([]);
   });
 
-  test("a room the user may not enter says so instead of spinning", async () => {
-    await setup();
-    const page = await openPage();
-    await signIn(page, "Mallory", "mallory");
-    const aliceApi = new ChatClient({ baseUrl: url(), token: (await devLogin(url(), "alice", "Alice")).token });
-    const { room } = await aliceApi.createGroup("Private", ["bob"]);
-    await page.goto(`${url()}/#${room.id}`);
-    await page.getByText(`You are not a member of #${room.id}.`).waitFor(WAIT);
-    expect(pageErrors).toEqual([]);
+  test("the main screens have no serious or critical accessibility violations", async () => {
+    const w = await setup();
+    const page = await (await w.browser.newContext()).newPage();
+    await page.goto(w.url);
+    await page.getByLabel("Your name").waitFor(WAIT);
+    await expectAccessible(page, "sign-in");
+    await page.context().close();
+
+    const admin = await w.person("Ada Admin", "ada", { roles: ["admin"] });
+    await w.member("Bob", "bob");
+    const { room } = await admin.api.createGroup("Design review", ["bob"]);
+    await admin.api.postMessage(room.id, { text: "Mockups are in the drive, @bob please look" });
+    await openRoom(admin.page, room.id);
+    await message(admin.page, "Mockups are in the drive, @bob please look").waitFor(WAIT);
+    await admin.page.getByRole("button", { name: "Members" }).click();
+    await expectAccessible(admin.page, "a group room with its members");
+    // The actions of a message, as keyboard focus shows them.
+    await message(admin.page, "Mockups are in the drive, @bob please look").focus();
+    await admin.page.getByRole("toolbar", { name: "Actions" }).waitFor(WAIT);
+    await expectAccessible(admin.page, "a message with its actions");
+
+    await admin.page.getByRole("button", { name: "Group settings" }).click();
+    await admin.page.getByRole("dialog", { name: "Group settings" }).waitFor(WAIT);
+    await expectAccessible(admin.page, "group settings");
+    await admin.page.keyboard.press("Escape");
+
+    await admin.page.getByRole("button", { name: "New conversation" }).click();
+    await admin.page.getByRole("dialog", { name: "New conversation" }).getByRole("checkbox").first().waitFor(WAIT);
+    await expectAccessible(admin.page, "the people picker");
+    await admin.page.keyboard.press("Escape");
+
+    await admin.page.getByRole("button", { name: "Notification settings" }).click();
+    await admin.page.getByRole("dialog", { name: "Notification settings" }).getByLabel("Email me").waitFor(WAIT);
+    await expectAccessible(admin.page, "notification settings");
+    await admin.page.keyboard.press("Escape");
+
+    await admin.page.getByRole("button", { name: /^Notifications/ }).click();
+    await admin.page.getByRole("region", { name: "Notifications" }).waitFor(WAIT);
+    await expectAccessible(admin.page, "the notification feed");
+    await admin.page.getByRole("button", { name: /^Notifications/ }).click();
+
+    await admin.page.getByRole("link", { name: "Admin" }).click();
+    await admin.page.locator('[data-stat="rooms"]').filter({ hasText: /\d/ }).waitFor(WAIT);
+    await expectAccessible(admin.page, "administration");
+
+    await admin.page.getByLabel("Search", { exact: true }).fill("mockups");
+    await admin.page.getByLabel("Search", { exact: true }).press("Enter");
+    await admin.page.getByRole("heading", { name: "Search" }).waitFor(WAIT);
+    await expectAccessible(admin.page, "search");
+    await admin.context.close();
+    expect(w.pageErrors).toEqual([]);
   });
 });

@@ -54,6 +54,8 @@ export class Widget {
     try {
       const session = this.session ?? (await (this.starting ??= this.start(name)));
       if (!this.room || this.session !== session) throw new ChatError("closed", "the conversation has ended");
+      // A retry of a refused send: the client keeps the refused one until it is discarded.
+      this.room.discard(clientId);
       const ack = await this.room.send(text, { clientId });
       this.texts.delete(clientId);
       this.view.setState(clientId, "sent", ack.createdAt);
@@ -81,15 +83,13 @@ export class Widget {
     this.view.showName(false);
     this.view.setStatus("");
     this.scheduleRenewal();
-    const self = this;
-    const room = new RoomConnection({
+    const client = new ChatClient({
       baseUrl: this.config.api,
-      roomId: session.roomId,
       // Read at every (re)connect, so a renewed token is the one that gets the socket ticket.
-      get token() {
-        return self.session?.token ?? "";
-      },
+      getToken: () => this.session?.token ?? "",
+      userId: session.user.id,
     });
+    const room = client.room(session.roomId);
     this.room = room;
     room.on("state", (state) => this.view.setStatus(STATE_TEXT[state]));
     room.on("message", (m) => this.received(m));
