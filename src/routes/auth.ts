@@ -140,11 +140,23 @@ auth.post(
  * nothing and costs one signature, so it has no budget of its own; a token that has expired
  * cannot be renewed, and its visitor starts a new conversation.
  */
-auth.post("/visitor/renew", requireUser(), canSign, async (c) => {
+auth.post(
+  "/visitor/renew",
+  describeRoute({
+    tags: ["Auth"],
+    operationId: "renewVisitorToken",
+    summary: "A fresh token for a visitor",
+    description: "For the visitor whose token is still valid: a new one for the same user and room, valid for another VISITOR_TOKEN_TTL_S. Member tokens are refused (403).",
+    responses: { 200: json("The new token and the visitor", object({ token: { type: "string" }, user: ref("Identity") })), ...errors(403) },
+  }),
+  requireUser(),
+  canSign,
+  async (c) => {
   const user = c.var.user;
   if (user.kind !== "visitor") throw new ApiError("forbidden", "only visitor tokens are renewed here");
   const ttl = Number.parseInt(c.env.VISITOR_TOKEN_TTL_S, 10) || 7200;
   return c.json({ token: await issue(c.env, claimsFor(user, ttl)), user });
-});
+  },
+);
 
 export default auth;
