@@ -24,7 +24,7 @@ export { quoteOf, unwrapFrame } from "../protocol";
 export { devLogin, socketTicket, visitorLogin, type Session, type SocketTicket, type VisitorSession } from "./auth";
 export { ChatClient } from "./client";
 export { ChatError, isRateLimited, type ClientErrorCode, type RateLimitedError } from "./errors";
-export { newClientId, userIdOfToken } from "./ids";
+export { newClientId, tokenClaims, userIdOfToken } from "./ids";
 export { defaultOutboxStore, indexedDbOutboxStore, memoryOutboxStore, type OutboxRecord, type OutboxStore } from "./outbox";
 export type { PushRegistrationLike, PushSubscriptionJson, PushSubscriptionLike } from "./push";
 export { RestClient, type ChatClientOptions, type WebSocketConstructor } from "./rest";
