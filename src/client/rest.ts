@@ -256,9 +256,9 @@ export class RestClient {
   adminStats(): Promise<AdminStats> {
     return this.call("GET", "/api/admin/stats");
   }
-  /** A `broadcast` notification to the listed users, or to every member. */
-  async broadcast(title: string, body: string, userIds?: string[]): Promise<void> {
-    await this.call("POST", "/api/admin/notifications", { body: userIds ? { title, body, userIds } : { title, body } });
+  /** A `broadcast` notification to the listed users, or to every member (it is delivered through a queue). */
+  broadcast(title: string, body: string, userIds?: string[]): Promise<{ broadcast: { id: string; recipients: number | "all" } }> {
+    return this.call("POST", "/api/admin/notifications", { body: userIds ? { title, body, userIds } : { title, body } });
   }
   webhooks(): Promise<{ webhooks: Webhook[] }> {
     return this.call("GET", "/api/admin/webhooks");
