@@ -21,7 +21,7 @@ export type {
   UserRef,
 } from "../protocol";
 export { quoteOf, unwrapFrame } from "../protocol";
-export { devLogin, socketTicket, visitorLogin, type Session, type SocketTicket, type VisitorSession } from "./auth";
+export { devLogin, renewVisitorToken, socketTicket, visitorLogin, type Session, type SocketTicket, type VisitorSession } from "./auth";
 export { ChatClient } from "./client";
 export { ChatError, isRateLimited, type ClientErrorCode, type RateLimitedError } from "./errors";
 export { newClientId, tokenClaims, userIdOfToken } from "./ids";
