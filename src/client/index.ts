@@ -31,6 +31,7 @@ export { RestClient, type ChatClientOptions, type WebSocketConstructor } from ".
 export { RoomConnection, type Ack, type FrameOf, type PendingSend, type RoomEvents, type SendOptions } from "./room";
 export type { ConnectionState } from "./socket";
 export { isPendingMessage, Timeline, type PendingMessage, type TimelineEntry } from "./timeline";
+export { TYPING_SHOWN_MS } from "./people";
 export { TYPING_RESEND_MS, TypingIndicator } from "./typing";
 export type * from "./types";
 export { UserConnection, type UserEvents } from "./user";

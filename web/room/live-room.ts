@@ -11,6 +11,7 @@ import {
   isPendingMessage,
   isRateLimited,
   newClientId,
+  TYPING_SHOWN_MS,
   type ConnectionState,
   type FrameOf,
   type PendingMessage,
@@ -35,8 +36,8 @@ export interface PendingView {
 
 /** Older messages per page (the most the history route gives). */
 const PAGE = 100;
-/** Someone shows as typing this long after their last `on` (the client's RoomPeople decides; this re-reads it). */
-const TYPING_RECHECK_MS = 3600;
+/** When to ask the client again who is typing after an `on`: just after it stops showing them. */
+const TYPING_RECHECK_MS = TYPING_SHOWN_MS + 100;
 
 export class LiveRoom {
   readonly room: RoomConnection;
