@@ -8,7 +8,7 @@
 import { deflateSync } from "node:zlib";
 import type { Page } from "playwright-core";
 import { afterAll, describe, expect, test } from "vitest";
-import { message, openRoom, say, screenshot, WAIT, WebApp, type Person } from "../e2e/harness";
+import { focused, message, openRoom, say, screenshot, WAIT, WebApp, type Person } from "../e2e/harness";
 
 let web: WebApp | undefined;
 let ready: Promise<WebApp> | undefined;
@@ -168,6 +168,7 @@ describe("web app: chatting", () => {
     await original.getByRole("button", { name: "Reply" }).focus();
     await b.page.keyboard.press("Enter");
     await b.page.getByText("Replying to Alice").waitFor(WAIT);
+    await focused(b.page.getByLabel("Message", { exact: true }));
     await b.page.keyboard.type("Friday works");
     await b.page.keyboard.press("Enter");
     const reply = message(a.page, "Friday works");
@@ -228,6 +229,8 @@ describe("web app: chatting", () => {
     await mineNow.focus();
     await mineNow.getByRole("button", { name: "Delete" }).focus();
     await a.page.keyboard.press("Enter");
+    // Asked first; the icon button it replaces has the same name.
+    await mineNow.getByText("Delete this message?").waitFor(WAIT);
     await mineNow.getByRole("button", { name: "Delete", exact: true }).click();
     await b.page.getByText("This message was deleted.").waitFor(WAIT);
     await expect.poll(() => message(b.page, "See you then").locator(".quote").textContent(), WAIT).toBe("Deleted message");
