@@ -5,19 +5,11 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { STATS_TTL_MS, statsStub, type RoomReport, type Stats } from "../src/admin/stats";
+import type { AdminStats as StatsBody } from "../src/client/types";
 import type { Room } from "../src/room/Room";
 import { StatsReporter } from "../src/room/stats";
 import { asAdmin, eventually, tokenWithRoles } from "./admin-helpers";
 import { api, call, connect, createGroup, expectError, flush, partsOf, people, postAs, roomStubOf, uniqueId, type TestSocket } from "./helpers";
-
-interface StatsBody {
-  connectedClients: number;
-  onlineUsers: number;
-  typingUsers: number;
-  rooms: number;
-  activeRooms: number;
-  messagesLastHour: number;
-}
 
 async function stats(): Promise<StatsBody> {
   const res = await asAdmin("GET", "/api/admin/stats");

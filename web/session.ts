@@ -7,7 +7,7 @@
  * fragment never reaches a server or a log; the app takes it and removes it from the address
  * at once.
  */
-import type { Session } from "../src/client";
+import { tokenClaims, type Session } from "../src/client";
 import { isRoomId, isServiceRole, type ServiceRole } from "../src/protocol";
 
 const KEY = "edge-chat.session";
@@ -57,19 +57,10 @@ export function takeHandedOverSession(): Session | null | undefined {
 
 /** The user a JWT names (`sub`, `name`, `kind`, `roles`), without verifying it: the server does that. */
 export function sessionFromToken(token: string): Session | null {
-  const payload = token.split(".")[1];
-  if (!payload || token.split(".").length !== 3) return null;
-  try {
-    const bytes = Uint8Array.from(atob(payload.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-    const claims: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    if (typeof claims !== "object" || claims === null) return null;
-    const { sub, name, kind, roles } = claims as Record<string, unknown>;
-    if (typeof sub !== "string" || typeof name !== "string" || (kind !== "member" && kind !== "visitor")) return null;
-    const known: ServiceRole[] = Array.isArray(roles) ? roles.filter(isServiceRole) : [];
-    return { token, user: { id: sub, name, kind, roles: known } };
-  } catch {
-    return null;
-  }
+  const { sub, name, kind, roles } = tokenClaims(token) ?? {};
+  if (typeof sub !== "string" || typeof name !== "string" || (kind !== "member" && kind !== "visitor")) return null;
+  const known: ServiceRole[] = Array.isArray(roles) ? roles.filter(isServiceRole) : [];
+  return { token, user: { id: sub, name, kind, roles: known } };
 }
 
 function isSession(v: unknown): v is Session {

@@ -33,6 +33,15 @@ export function visitorLogin(baseUrl: string, name: string): Promise<VisitorSess
   return request<VisitorSession>(urlOf(baseUrl, "/api/auth/visitor"), jsonInit("POST", { name }));
 }
 
+/**
+ * `POST /api/auth/visitor/renew`: a fresh token for the same visitor (so the same room), for a
+ * visitor token still valid. Renew once half its life is gone; an expired one is refused
+ * (`unauthorized`), and its visitor starts a new conversation.
+ */
+export function renewVisitorToken(baseUrl: string, token: string): Promise<{ token: string }> {
+  return request<{ token: string }>(urlOf(baseUrl, "/api/auth/visitor/renew"), { method: "POST", headers: { authorization: `Bearer ${token}` } });
+}
+
 /** `POST /api/auth/ticket`: a single-use ticket for one socket, valid for 60 s. */
 export function socketTicket(baseUrl: string, token: string): Promise<SocketTicket> {
   return request<SocketTicket>(urlOf(baseUrl, "/api/auth/ticket"), {

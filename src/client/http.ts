@@ -4,16 +4,22 @@ import { ChatError } from "./errors";
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
+/** A JSON answer (undefined for an empty one, such as a 204). */
 export async function request<T>(url: string, init: RequestInit): Promise<T> {
+  const text = await (await fetchOk(url, init)).text().catch(() => "");
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** The response to a request that succeeded; a ChatError for no answer or a refusal. */
+export async function fetchOk(url: string, init: RequestInit): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(url, init);
   } catch (err) {
     throw new ChatError("network", err instanceof Error ? err.message : String(err));
   }
-  const text = await res.text().catch(() => "");
-  if (res.ok) return (text ? JSON.parse(text) : undefined) as T;
-  throw errorFromResponse(res.status, text, res.headers.get("Retry-After"));
+  if (res.ok) return res;
+  throw errorFromResponse(res.status, await res.text().catch(() => ""), res.headers.get("Retry-After"));
 }
 
 /** The ChatError for a failed response: its body's code and message, else one from the status. */

@@ -21,16 +21,17 @@ export type {
   UserRef,
 } from "../protocol";
 export { quoteOf, unwrapFrame } from "../protocol";
-export { devLogin, socketTicket, visitorLogin, type Session, type SocketTicket, type VisitorSession } from "./auth";
+export { devLogin, renewVisitorToken, socketTicket, visitorLogin, type Session, type SocketTicket, type VisitorSession } from "./auth";
 export { ChatClient } from "./client";
 export { ChatError, isRateLimited, type ClientErrorCode, type RateLimitedError } from "./errors";
-export { newClientId, userIdOfToken } from "./ids";
+export { newClientId, tokenClaims, userIdOfToken } from "./ids";
 export { defaultOutboxStore, indexedDbOutboxStore, memoryOutboxStore, type OutboxRecord, type OutboxStore } from "./outbox";
 export type { PushRegistrationLike, PushSubscriptionJson, PushSubscriptionLike } from "./push";
 export { RestClient, type ChatClientOptions, type WebSocketConstructor } from "./rest";
 export { RoomConnection, type Ack, type FrameOf, type PendingSend, type RoomEvents, type SendOptions } from "./room";
 export type { ConnectionState } from "./socket";
 export { isPendingMessage, Timeline, type PendingMessage, type TimelineEntry } from "./timeline";
+export { TYPING_SHOWN_MS } from "./people";
 export { TYPING_RESEND_MS, TypingIndicator } from "./typing";
 export type * from "./types";
 export { UserConnection, type UserEvents } from "./user";

@@ -8,7 +8,7 @@ import type { OnlineUser, ServerFrame, UserRef } from "../protocol";
 type Frame<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
 
 /** How long someone shows as typing after their last `on`. */
-const TYPING_SHOWN_MS = 3500;
+export const TYPING_SHOWN_MS = 3500;
 
 export class RoomPeople {
   private readonly online = new Map<string, OnlineUser>();

@@ -20,7 +20,7 @@ export interface PushSubscriptionLike {
 export interface PushRegistrationLike {
   readonly pushManager: {
     getSubscription(): Promise<PushSubscriptionLike | null>;
-    subscribe(options: { userVisibleOnly: boolean; applicationServerKey: Uint8Array }): Promise<PushSubscriptionLike>;
+    subscribe(options: { userVisibleOnly: boolean; applicationServerKey: Uint8Array<ArrayBuffer> }): Promise<PushSubscriptionLike>;
   };
 }
 
@@ -48,7 +48,7 @@ export async function disablePush(api: RestClient, registration: PushRegistratio
   await subscription.unsubscribe();
 }
 
-function fromBase64url(s: string): Uint8Array {
+function fromBase64url(s: string): Uint8Array<ArrayBuffer> {
   const b64 = s.replace(/-/g, "+").replace(/_/g, "/");
   return Uint8Array.from(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0));
 }

@@ -5,12 +5,13 @@
 import type { AttachmentRef, Identity, Message, Topic, UserRef } from "../protocol";
 import { socketTicket, type SocketTicket } from "./auth";
 import { ChatError } from "./errors";
-import { jsonInit, request, seg, urlOf, type Query } from "./http";
+import { fetchOk, jsonInit, request, seg, urlOf, type Query } from "./http";
 import { newClientId } from "./ids";
 import type { OutboxStore } from "./outbox";
 import type { PushSubscriptionJson } from "./push";
 import { postFile } from "./upload";
 import type {
+  AdminStats,
   HistoryPage,
   NotificationPage,
   NotificationPreferences,
@@ -23,6 +24,8 @@ import type {
   SearchPage,
   UploadProgress,
   UserPresence,
+  Webhook,
+  WebhookEventType,
 } from "./types";
 
 /** A WebSocket constructor where there is no global one (Node 20: `ws`). */
@@ -77,9 +80,13 @@ export class RestClient {
   }
 
   protected async call<T>(method: string, path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
-    const auth = { authorization: `Bearer ${await this.currentToken()}` };
+    const auth = await this.auth();
     const init = opts.body === undefined ? { method, headers: auth } : jsonInit(method, opts.body, auth);
     return request<T>(this.url(path, opts.query), init);
+  }
+
+  private async auth(): Promise<{ authorization: string }> {
+    return { authorization: `Bearer ${await this.currentToken()}` };
   }
 
   // ---- Tickets ----
@@ -115,8 +122,9 @@ export class RestClient {
   setMemberRole(roomId: string, userId: string, role: RoomRole): Promise<{ member: RoomMember }> {
     return this.call("PATCH", `${room(roomId)}/members/${seg(userId)}`, { body: { role } });
   }
-  async removeMember(roomId: string, userId: string): Promise<void> {
-    await this.call("DELETE", `${room(roomId)}/members/${seg(userId)}`);
+  /** Removes a member, or leaves (your own id); the last admin leaving names a `successor`. */
+  async removeMember(roomId: string, userId: string, opts: { successor?: string } = {}): Promise<void> {
+    await this.call("DELETE", `${room(roomId)}/members/${seg(userId)}`, { query: opts });
   }
   /** Archives a room for this user alone (false: brings it back). */
   async archive(roomId: string, archived = true): Promise<void> {
@@ -194,9 +202,17 @@ export class RestClient {
     name: string,
     opts: { onProgress?: (progress: UploadProgress) => void; signal?: AbortSignal } = {},
   ): Promise<AttachmentRef> {
-    const headers = { authorization: `Bearer ${await this.currentToken()}`, "content-type": file.type || "application/octet-stream" };
+    const headers = { ...(await this.auth()), "content-type": file.type || "application/octet-stream" };
     const url = this.url(`${room(roomId)}/attachments`, { name });
     return (await postFile<{ attachment: AttachmentRef }>({ url, headers, body: file, ...opts })).attachment;
+  }
+
+  /**
+   * An attachment's bytes, from its `url` (relative to `baseUrl`). It needs the token, so an
+   * `<img src>` cannot load it by itself: show it through `URL.createObjectURL(blob)`.
+   */
+  async file(url: string, opts: { signal?: AbortSignal } = {}): Promise<Blob> {
+    return (await fetchOk(this.url(url), { headers: await this.auth(), signal: opts.signal })).blob();
   }
 
   // ---- Notifications ----
@@ -232,5 +248,26 @@ export class RestClient {
   /** Forgets a subscription by its endpoint (nothing happens if this user did not have it). */
   async unregisterPushSubscription(endpoint: string): Promise<void> {
     await this.call("DELETE", "/api/push/subscriptions", { body: { endpoint } });
+  }
+
+  // ---- Administration (the admin service role; anyone else gets 403) ----
+
+  /** Live counters across the service (they trail reality by a few seconds). */
+  adminStats(): Promise<AdminStats> {
+    return this.call("GET", "/api/admin/stats");
+  }
+  /** A `broadcast` notification to the listed users, or to every member (it is delivered through a queue). */
+  broadcast(title: string, body: string, userIds?: string[]): Promise<{ broadcast: { id: string; recipients: number | "all" } }> {
+    return this.call("POST", "/api/admin/notifications", { body: userIds ? { title, body, userIds } : { title, body } });
+  }
+  webhooks(): Promise<{ webhooks: Webhook[] }> {
+    return this.call("GET", "/api/admin/webhooks");
+  }
+  /** The answer carries the signing `secret`, which is never shown again. */
+  createWebhook(url: string, events: WebhookEventType[]): Promise<{ webhook: Webhook & { secret: string } }> {
+    return this.call("POST", "/api/admin/webhooks", { body: { url, events } });
+  }
+  async deleteWebhook(id: string): Promise<void> {
+    await this.call("DELETE", `/api/admin/webhooks/${seg(id)}`);
   }
 }

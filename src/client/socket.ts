@@ -1,8 +1,10 @@
 /**
  * One reconnecting socket on the PartySocket path (`/parties/:party/:name`), shared by the room
  * and user connections: credentials fetched before every connect, heartbeats that notice a
- * dead connection the OS has not, `batch` frames unwrapped, and a quick reconnect when the
- * browser says it is back online. What the frames mean is the connection's business.
+ * dead connection the OS has not, `batch` frames unwrapped, and, in a browser, a socket dropped
+ * when it says it is offline (frames sent into it would be lost without an error; the outbox
+ * keeps sends until a new socket is welcomed) and a quick reconnect when it is back online.
+ * What the frames mean is the connection's business.
  */
 import PartySocket from "partysocket";
 import { PING, PONG, unwrapFrame, type ServerFrame } from "../protocol";
@@ -32,8 +34,8 @@ const SILENCE_LIMIT_MS = 60_000;
 const REPLACED = 4008;
 
 interface Window {
-  addEventListener(type: "online", fn: () => void): void;
-  removeEventListener(type: "online", fn: () => void): void;
+  addEventListener(type: "online" | "offline", fn: () => void): void;
+  removeEventListener(type: "online" | "offline", fn: () => void): void;
 }
 
 export class SocketCore {
@@ -46,6 +48,9 @@ export class SocketCore {
   private readonly browser = "window" in globalThis ? (globalThis as unknown as { window: Window }).window : null;
   private readonly online = () => {
     if (!this.closed && !this.isOpen) this.ws.reconnect();
+  };
+  private readonly offline = () => {
+    if (!this.closed && this.isOpen) this.ws.reconnect(4000, "browser offline");
   };
 
   constructor(
@@ -80,6 +85,7 @@ export class SocketCore {
     });
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
     this.browser?.addEventListener("online", this.online);
+    this.browser?.addEventListener("offline", this.offline);
   }
 
   get isOpen(): boolean {
@@ -103,6 +109,7 @@ export class SocketCore {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.browser?.removeEventListener("online", this.online);
+    this.browser?.removeEventListener("offline", this.offline);
     this.ws.close();
   }
 

@@ -1,5 +1,8 @@
 /** The shapes of REST answers (docs/ and /work/shared/API.md name them); frames live in ../protocol. */
 import type { Message, Notification, OnlineUser, PresenceStatus } from "../protocol";
+import type { WebhookEventType } from "../webhooks/events";
+
+export type { WebhookEventType };
 
 export type RoomKind = "community" | "group" | "direct" | "visitor";
 export type RoomRole = "admin" | "moderator" | "member";
@@ -59,4 +62,19 @@ export interface NotificationPreferences {
 export interface UploadProgress {
   loaded: number;
   total: number;
+}
+/** `GET /api/admin/stats`. */
+export interface AdminStats {
+  connectedClients: number;
+  onlineUsers: number;
+  typingUsers: number;
+  rooms: number;
+  activeRooms: number;
+  messagesLastHour: number;
+}
+export interface Webhook {
+  id: string;
+  url: string;
+  events: WebhookEventType[];
+  createdAt?: string;
 }

@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import AxeBuilder from "@axe-core/playwright";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 import { expect } from "vitest";
 import { ChatClient, devLogin } from "../../src/client";
 import type { ServiceRole } from "../../src/protocol";
@@ -115,6 +115,14 @@ export async function say(page: Page, text: string): Promise<void> {
 /** A stored message (not a send on its way) whose whole text is `text`. */
 export const message = (page: Page, text: string) =>
   page.locator("article.msg:not(.pending)").filter({ has: page.locator(".text").getByText(text, { exact: true }) });
+
+/**
+ * Waits until `locator` has the keyboard focus: the app moves focus in an effect after it
+ * renders, and keys typed before that would go to whatever had it.
+ */
+export async function focused(locator: Locator): Promise<void> {
+  await expect.poll(() => locator.evaluate((el) => el === el.ownerDocument.activeElement), WAIT).toBe(true);
+}
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png` });

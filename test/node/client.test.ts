@@ -4,9 +4,10 @@
  * "exports", as an app would) against a real `wrangler dev`: sends that show as pending and are
  * replaced by the server's copy, a connection dropped in the middle of a burst (everything
  * arrives once, in order, on every socket), a rate-limited burst, the outbox outliving its
- * client, paging, typing, reads, presence, changes, uploads, search, the user socket,
- * notifications, preferences and push subscriptions. The server runs with a send budget of
- * SEND_BUDGET a minute per user, so each test speaks as its own users.
+ * client, paging, typing, reads, presence, changes, uploads and downloads, search, the user
+ * socket, notifications, preferences, push subscriptions, leaving with a successor and the
+ * administration routes. The server runs with a send budget of SEND_BUDGET a minute per user,
+ * so each test speaks as its own users.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
@@ -389,8 +390,7 @@ describe("edge-chat/client", () => {
     await expect.poll(() => room.lastContiguousSeq, WAIT).toBe(ack.seq);
     const sent = room.messages().find((e) => !isPendingMessage(e) && e.id === ack.id) as Message;
     expect(sent.attachments.map((a) => a.id)).toEqual([attachment.id]);
-    const download = await fetch(new URL(attachment.url, server.url), { headers: { authorization: `Bearer ${max.token}` } });
-    expect(await download.text()).toBe(body);
+    expect(await (await max.client.file(attachment.url)).text()).toBe(body);
 
     const refused = await max.client.upload(group.id, new Blob(["\u0000\u0001binary"], { type: "text/plain" }), "x.txt").catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ChatError);
@@ -461,5 +461,33 @@ describe("edge-chat/client", () => {
     const denied = await quin.client.roomDetails("no-such-room-here").catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(ChatError);
     expect((denied as ChatError).code).toMatch(/^(forbidden|not_found)$/);
+  });
+
+  test("the last admin leaves a group only by naming a successor, and admins reach stats, webhooks and broadcasts", async () => {
+    const rae = await person("Rae");
+    const sol = await person("Sol");
+    const { room: group } = await rae.client.createGroup("Handover", [sol.id]);
+    const refused = await rae.client.removeMember(group.id, rae.id).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ChatError);
+    expect((refused as ChatError).code).toBe("conflict");
+    await rae.client.removeMember(group.id, rae.id, { successor: sol.id });
+    expect((await sol.client.roomDetails(group.id)).members).toEqual([{ id: sol.id, name: "Sol", role: "admin" }]);
+
+    const forbidden = await sol.client.adminStats().catch((e: unknown) => e);
+    expect((forbidden as ChatError).code).toBe("forbidden");
+    const session = await devLogin(server.url, `ada-${Date.now().toString(36)}`, "Ada", ["admin"]);
+    const admin = new ChatClient({ baseUrl: server.url, token: session.token });
+    const stats = await admin.adminStats();
+    expect(Object.keys(stats).sort()).toEqual(["activeRooms", "connectedClients", "messagesLastHour", "onlineUsers", "rooms", "typingUsers"]);
+    expect(stats.rooms).toBeGreaterThan(0);
+
+    const { webhook } = await admin.createWebhook("http://127.0.0.1:9/hooks/chat", ["member.added"]);
+    expect(webhook.secret).toMatch(/^whsec_/);
+    expect((await admin.webhooks()).webhooks.map((h) => [h.id, h.events])).toContainEqual([webhook.id, ["member.added"]]);
+    await admin.deleteWebhook(webhook.id);
+    expect((await admin.webhooks()).webhooks.map((h) => h.id)).not.toContain(webhook.id);
+
+    expect(await admin.broadcast("Maintenance", "Tonight at 22:00", [sol.id])).toMatchObject({ broadcast: { recipients: 1 } });
+    await expect.poll(async () => (await sol.client.notifications()).notifications.map((n) => [n.kind, n.title]), WAIT).toContainEqual(["broadcast", "Maintenance"]);
   });
 });

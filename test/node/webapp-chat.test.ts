@@ -1,12 +1,14 @@
 /// <reference types="node" />
 /**
  * Chatting in the web app, two people in two browser contexts against `wrangler dev`: typing,
- * presence, sends while offline, text that looks like markup, reactions, replies, edits and
- * deletes by keyboard, image uploads, delivery ticks and history after a reload.
+ * presence, sends while offline (also from a tab closed before it was back), text that looks
+ * like markup, reactions, replies, edits and deletes by keyboard, image uploads, delivery ticks
+ * and history after a reload.
  */
 import { deflateSync } from "node:zlib";
+import type { Page } from "playwright-core";
 import { afterAll, describe, expect, test } from "vitest";
-import { message, openRoom, say, screenshot, WAIT, WebApp, type Person } from "../e2e/harness";
+import { focused, message, openRoom, say, screenshot, WAIT, WebApp, type Person } from "../e2e/harness";
 
 let web: WebApp | undefined;
 let ready: Promise<WebApp> | undefined;
@@ -100,6 +102,33 @@ describe("web app: chatting", () => {
     expect(w.pageErrors).toEqual([]);
   });
 
+  test("a message written offline outlives its tab, and the next tab sends it once when back online", async () => {
+    const w = await setup();
+    const { a, b, roomId } = await pair(w, "Train");
+    await a.context.setOffline(true);
+    await say(a.page, "Written on the train");
+    await a.page.locator("article.msg.pending", { hasText: "Written on the train" }).waitFor(WAIT);
+    await a.page.getByText("You are offline. 1 message is waiting to be sent.").waitFor(WAIT);
+    // In the client's outbox in IndexedDB, then the tab is closed before it could go out.
+    await expect.poll(() => outbox(a.page), WAIT).toEqual(["Written on the train"]);
+    await a.page.close();
+    await a.context.setOffline(false);
+    expect((await a.api.history(roomId)).messages).toEqual([]);
+
+    // Alice opens the app again (a new tab, the same browser), back online.
+    const again = await a.context.newPage();
+    await again.goto(`${w.url}/#token=${a.token}&room=${encodeURIComponent(roomId)}`);
+    await message(again, "Written on the train").waitFor(WAIT);
+    await message(b.page, "Written on the train").waitFor(WAIT);
+    await expect.poll(() => again.locator("article.msg.pending").count(), WAIT).toBe(0);
+    await expect.poll(() => outbox(again), WAIT).toEqual([]);
+    // Once: in history and in both browsers.
+    expect((await a.api.history(roomId)).messages.map((m) => m.text)).toEqual(["Written on the train"]);
+    for (const page of [again, b.page]) expect(await page.locator("article.msg .text").allTextContents()).toEqual(["Written on the train"]);
+    await close(a, b);
+    expect(w.pageErrors).toEqual([]);
+  });
+
   test("message text is shown as text: markup stays visible, links are clickable, mentions are marked", async () => {
     const w = await setup();
     const { a, b } = await pair(w, "Markup");
@@ -139,6 +168,7 @@ describe("web app: chatting", () => {
     await original.getByRole("button", { name: "Reply" }).focus();
     await b.page.keyboard.press("Enter");
     await b.page.getByText("Replying to Alice").waitFor(WAIT);
+    await focused(b.page.getByLabel("Message", { exact: true }));
     await b.page.keyboard.type("Friday works");
     await b.page.keyboard.press("Enter");
     const reply = message(a.page, "Friday works");
@@ -199,6 +229,8 @@ describe("web app: chatting", () => {
     await mineNow.focus();
     await mineNow.getByRole("button", { name: "Delete" }).focus();
     await a.page.keyboard.press("Enter");
+    // Asked first; the icon button it replaces has the same name.
+    await mineNow.getByText("Delete this message?").waitFor(WAIT);
     await mineNow.getByRole("button", { name: "Delete", exact: true }).click();
     await b.page.getByText("This message was deleted.").waitFor(WAIT);
     await expect.poll(() => message(b.page, "See you then").locator(".quote").textContent(), WAIT).toBe("Deleted message");
@@ -250,10 +282,13 @@ describe("web app: chatting", () => {
     await b.page.reload();
     await openRoom(b.page, room.id);
     await message(b.page, "Are you there?").waitFor(WAIT);
-    for (let i = 0; i < 20 && !(await b.page.getByText(/This is the start of/).count()); i++) {
-      await b.page.locator(".list").evaluate((el) => (el.scrollTop = 0));
-      await b.page.waitForTimeout(300);
-    }
+    // Scrolled to the top until the start of the room is there (each time near the top loads a page).
+    await expect
+      .poll(async () => {
+        await b.page.locator(".list").evaluate((el) => (el.scrollTop = 0));
+        return b.page.getByText(/This is the start of/).count();
+      }, { ...WAIT, interval: 300 })
+      .toBe(1);
     await b.page.locator(".list").evaluate((el) => (el.scrollTop = 0));
     await message(b.page, "Earlier 1").waitFor(WAIT);
     const seqs = await b.page.locator("article.msg[data-seq]").evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-seq"))));
@@ -263,6 +298,19 @@ describe("web app: chatting", () => {
     expect(w.pageErrors).toEqual([]);
   });
 });
+
+/** The texts waiting in the client's outbox (IndexedDB `edge-chat`/`outbox`) of this browser. */
+function outbox(page: Page): Promise<string[]> {
+  // A string: the Node-side type check has no DOM types.
+  return page.evaluate(`new Promise((resolve, reject) => {
+    const open = indexedDB.open("edge-chat");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const all = open.result.transaction("outbox").objectStore("outbox").getAll();
+      all.onsuccess = () => resolve(all.result.flat().map((r) => r.text));
+    };
+  })`);
+}
 
 /** A real PNG of the given size (a solid colour), built by hand. */
 function png(width: number, height: number): Buffer {

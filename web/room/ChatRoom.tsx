@@ -5,6 +5,7 @@
  */
 import { signal, useComputed, useSignal } from "@preact/signals";
 import { useEffect, useMemo, useRef } from "preact/hooks";
+import { isPendingMessage, type TimelineEntry } from "../../src/client";
 import type { Message } from "../../src/protocol";
 import { app } from "../state/app";
 import { online as browserOnline } from "../state/net";
@@ -16,7 +17,7 @@ import { Icon } from "../ui/icons";
 import { RoomSettings } from "../ui/RoomSettings";
 import { VirtualList, type VirtualHandle } from "../ui/VirtualList";
 import { Composer } from "./Composer";
-import { LiveRoom, type Outgoing } from "./live-room";
+import { LiveRoom } from "./live-room";
 import { MessageRow } from "./MessageRow";
 import { OutgoingRow } from "./OutgoingRow";
 
@@ -25,8 +26,6 @@ export const currentRoom = signal<LiveRoom | null>(null);
 /** A message to show once its room is open (from search or a notification). */
 export const jumpTarget = signal<{ roomId: string; messageId: string; seq: number } | null>(null);
 
-type Item = Message | Outgoing;
-const isMessage = (i: Item): i is Message => "seq" in i;
 
 export function ChatRoom({ roomId }: { roomId: string }) {
   const live = useMemo(() => new LiveRoom(roomId), [roomId]);
@@ -53,9 +52,8 @@ export function ChatRoom({ roomId }: { roomId: string }) {
     const target = jumpTarget.value;
     if (!target || target.roomId !== roomId || !live.loaded.value) return;
     void (async () => {
-      for (let pages = 0; pages < 200 && !live.timeline.get(target.messageId) && live.nextBefore.value !== null; pages++) {
-        const first = live.timeline.first?.seq ?? Infinity;
-        if (first <= target.seq) break;
+      for (let pages = 0; pages < 200 && !live.byId(target.messageId) && live.hasOlder.value; pages++) {
+        if ((live.firstSeq ?? Infinity) <= target.seq) break;
         await live.loadOlder();
       }
       jumpTarget.value = null;
@@ -63,14 +61,10 @@ export function ChatRoom({ roomId }: { roomId: string }) {
     })();
   }, [jumpTarget.value, live.loaded.value]);
 
-  const version = live.timeline.version.value;
-  const outgoing = live.outgoing.value;
-  const items: Item[] = useMemo(() => [...live.timeline.messages, ...outgoing], [version, outgoing]);
+  const items = live.entries.value;
   const lastOwnId = useComputed(() => {
-    void live.timeline.version.value;
     const mine = app().me.id;
-    for (let i = live.timeline.messages.length - 1; i >= 0; i--) if (live.timeline.messages[i]!.author.id === mine) return live.timeline.messages[i]!.id;
-    return null;
+    return live.entries.value.findLast((e): e is Message => !isPendingMessage(e) && e.author.id === mine)?.id ?? null;
   }).value;
 
   if (live.refusal.value) {
@@ -87,11 +81,11 @@ export function ChatRoom({ roomId }: { roomId: string }) {
 
   function jump(id: string) {
     if (!list.current?.scrollToKey(id)) {
-      const quoted = live.timeline.messages.find((m) => m.replyTo?.id === id);
+      const quoted = items.some((e) => !isPendingMessage(e) && e.replyTo?.id === id);
       if (!quoted) return;
       toast("That message is further back; loading it…");
       void (async () => {
-        for (let i = 0; i < 50 && !live.timeline.get(id) && live.nextBefore.value !== null; i++) await live.loadOlder();
+        for (let i = 0; i < 50 && !live.byId(id) && live.hasOlder.value; i++) await live.loadOlder();
         requestAnimationFrame(() => list.current?.scrollToKey(id) || toast("That message is no longer available."));
       })();
     }
@@ -99,8 +93,8 @@ export function ChatRoom({ roomId }: { roomId: string }) {
 
   const header = (
     <div class="history-edge">
-      {live.nextBefore.value === null && live.loaded.value ? (
-        <p class="start">{live.timeline.size === 0 ? `No messages in ${live.title.value} yet. Say hello!` : `This is the start of ${live.title.value}.`}</p>
+      {!live.hasOlder.value && live.loaded.value ? (
+        <p class="start">{items.length === 0 ? `No messages in ${live.title.value} yet. Say hello!` : `This is the start of ${live.title.value}.`}</p>
       ) : live.loaded.value ? (
         <button type="button" class="older" onClick={() => void live.loadOlder()} disabled={live.loadingOlder.value}>
           {live.loadingOlder.value ? "Loading…" : "Load older messages"}
@@ -111,16 +105,16 @@ export function ChatRoom({ roomId }: { roomId: string }) {
     </div>
   );
 
-  const typing = [...live.typing.value.values()];
+  const typing = live.typing.value.map((u) => u.name);
   return (
     <section class="room" aria-label={`Conversation: ${live.title.value}`}>
       <RoomHeader live={live} panel={panel.value} setPanel={(p) => (panel.value = p)} />
       <Topics live={live} />
       <div class="room-body">
         <div class="timeline">
-          <VirtualList<Item>
+          <VirtualList<TimelineEntry>
             items={items}
-            keyOf={(i) => (isMessage(i) ? i.id : `out:${i.clientId}`)}
+            keyOf={(i) => (isPendingMessage(i) ? `out:${i.clientId}` : i.id)}
             estimate={56}
             class="list"
             label={`Chat history: ${live.title.value}`}
@@ -133,7 +127,9 @@ export function ChatRoom({ roomId }: { roomId: string }) {
               if (b) live.scheduleRead();
             }}
             render={(item, index) =>
-              isMessage(item) ? (
+              isPendingMessage(item) ? (
+                <OutgoingRow p={item} live={live} />
+              ) : (
                 <MessageRow
                   m={item}
                   prev={index > 0 ? (items[index - 1] as Message) : undefined}
@@ -142,8 +138,6 @@ export function ChatRoom({ roomId }: { roomId: string }) {
                   onReply={(m) => (replyTo.value = m)}
                   onJump={jump}
                 />
-              ) : (
-                <OutgoingRow o={item} live={live} />
               )
             }
           />
@@ -179,7 +173,7 @@ function RoomHeader({ live, panel, setPanel }: { live: LiveRoom; panel: string |
   let subtitle = "";
   if (room?.kind === "direct" && peer) subtitle = online.has(peer.id) ? (online.get(peer.id)!.status === "away" ? "away" : "online") : "offline";
   else if (room?.kind === "visitor") subtitle = "Website visitor";
-  else if (room) subtitle = `${plural(live.members.value.length, "member")} · ${online.size} here`;
+  else if (room) subtitle = `${plural(live.members.value.length, "member")} · ${live.onlineCount.value} here`;
   const slow = room?.slowModeSeconds ?? 0;
   const isGroupAdmin = (room?.kind === "group" || room?.kind === "community") && live.myRole.value === "admin";
   return (

@@ -63,7 +63,7 @@ export function Composer({ live, replyTo, clearReply }: { live: LiveRoom; replyT
       const u: Upload = { key: nextKey++, file, preview: isImage(file.type) ? URL.createObjectURL(file) : null, progress: 0, done: null, error: null, abort: new AbortController() };
       uploads.value = [...uploads.value, u];
       app()
-        .api.upload(live.roomId, file, (p) => patch(u.key, { progress: p }), u.abort.signal)
+        .client.upload(live.roomId, file, file.name, { onProgress: (p) => patch(u.key, { progress: p.total ? p.loaded / p.total : 0 }), signal: u.abort.signal })
         .then(
           (ref) => {
             rememberLocal(ref, file);
@@ -163,8 +163,9 @@ export function Composer({ live, replyTo, clearReply }: { live: LiveRoom; replyT
           value={text.value}
           onInput={(e) => {
             text.value = e.currentTarget.value;
-            live.typed(text.value.trim().length > 0);
+            live.room.typingIndicator.input(text.value);
           }}
+          onBlur={() => live.room.typingIndicator.blur()}
           onPaste={(e) => {
             const files = e.clipboardData?.files;
             if (files?.length) {

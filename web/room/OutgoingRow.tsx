@@ -1,44 +1,54 @@
-/** A send of mine with no message yet: sending, waiting for the connection, or refused. */
+/** A send of mine the server has not stored yet: sending, waiting for the connection, or refused. */
+import type { PendingMessage } from "../../src/client";
 import { app } from "../state/app";
 import { online } from "../state/net";
 import { Avatar } from "../ui/format";
 import { Attachment } from "./Attachment";
-import type { LiveRoom, Outgoing } from "./live-room";
+import type { LiveRoom } from "./live-room";
 
-export function OutgoingRow({ o, live }: { o: Outgoing; live: LiveRoom }) {
+export function OutgoingRow({ p, live }: { p: PendingMessage; live: LiveRoom }) {
   const me = app().me;
-  const waiting = o.state === "queued" || (o.state === "sending" && (!online.value || live.state.value !== "open"));
-  const label =
-    o.state === "failed" ? "Not sent" : o.state === "queued" && o.error ? "Waiting to retry…" : waiting ? "Waiting for connection…" : o.state === "sent" ? "Sent" : "Sending…";
+  const { replyTo, attachments } = live.viewOf(p);
+  // Too fast: the room sends it again by itself once the time named has passed.
+  const waitingToRetry = p.error?.code === "rate_limited";
+  const failed = !!p.error && !waitingToRetry;
+  const label = failed
+    ? "Not sent"
+    : waitingToRetry
+      ? "Waiting to retry…"
+      : !online.value || live.state.value !== "open"
+        ? "Waiting for connection…"
+        : live.isAcknowledged(p.clientId)
+          ? "Sent"
+          : "Sending…";
+  const files = p.attachments?.length ?? 0;
   return (
-    <article class={`msg own pending ${o.state === "failed" ? "failed" : ""}`} data-client-id={o.clientId} tabIndex={0} aria-label={`${me.name}, ${label}`}>
+    <article class={`msg own pending ${failed ? "failed" : ""}`} data-client-id={p.clientId} tabIndex={0} aria-label={`${me.name}, ${label}`}>
       <Avatar user={me} />
       <div class="body">
         <header>
           <span class="author">{me.name}</span>
           <span class="state">{label}</span>
         </header>
-        {o.replyTo && (
+        {replyTo && (
           <div class="quote">
-            <b>{o.replyTo.author.name}</b> {o.replyTo.excerpt}
+            <b>{replyTo.author.name}</b> {replyTo.excerpt}
           </div>
         )}
-        {o.text && <p class="text">{o.text}</p>}
-        {o.attachments.length > 0 && (
+        {p.text && <p class="text">{p.text}</p>}
+        {files > 0 && (
           <div class="attachments">
-            {o.attachments.map((a) => (
-              <Attachment key={a.id} a={a} />
-            ))}
+            {attachments ? attachments.map((a) => <Attachment key={a.id} a={a} />) : <span class="file">{files === 1 ? "1 file" : `${files} files`}</span>}
           </div>
         )}
-        {o.state === "failed" && (
+        {failed && (
           <p class="failure" role="alert">
-            Not sent: {o.error}.{" "}
-            <button type="button" class="link" onClick={() => live.retry(o.clientId)}>
+            Not sent: {p.error!.message}.{" "}
+            <button type="button" class="link" onClick={() => live.retry(p.clientId)}>
               Retry
             </button>{" "}
             ·{" "}
-            <button type="button" class="link" onClick={() => live.discard(o.clientId)}>
+            <button type="button" class="link" onClick={() => live.discard(p.clientId)}>
               Discard
             </button>
           </p>

@@ -1,6 +1,6 @@
 /**
  * Attachment bytes as object URLs. Files need the token, so an <img src> cannot fetch them
- * itself; each is fetched once per page and kept (a chat shows the same images again and again).
+ * itself (the client's `file()` does); each is fetched once per page and kept (a chat shows the same images again and again).
  * A file this tab just uploaded is shown from the local copy, without a round trip.
  */
 import type { AttachmentRef } from "../../src/protocol";
@@ -11,7 +11,7 @@ const urls = new Map<string, Promise<string>>();
 export function fileUrl(a: AttachmentRef): Promise<string> {
   let url = urls.get(a.id);
   if (!url) {
-    url = app().api.file(a.url).then((blob) => URL.createObjectURL(blob));
+    url = app().client.file(a.url).then((blob) => URL.createObjectURL(blob));
     // A failure is not kept: the next render may try again.
     url.catch(() => urls.delete(a.id));
     urls.set(a.id, url);

@@ -1,18 +1,15 @@
 /**
- * The signed-in session of this tab: who, and the clients that speak for them. Set once by
- * `start`; signing out reloads the page, so nothing here is ever torn down piecemeal.
+ * The signed-in session of this tab: who, and the typed client that speaks for them. Set once
+ * by `start`; signing out reloads the page, so nothing here is ever torn down piecemeal.
  */
 import { computed, signal } from "@preact/signals";
 import { ChatClient, type Session } from "../../src/client";
 import type { Identity, ServiceRole } from "../../src/protocol";
-import { Api } from "../api";
 import { clearSession } from "../session";
 
 export interface AppSession {
   me: Identity;
-  token: string;
   client: ChatClient;
-  api: Api;
 }
 
 let current: AppSession | null = null;
@@ -23,12 +20,10 @@ export const isAdmin = computed(() => roles.value.includes("admin"));
 export const isStaff = computed(() => roles.value.includes("staff"));
 
 export function start(session: Session): AppSession {
-  const baseUrl = location.origin;
   current = {
     me: session.user,
-    token: session.token,
-    client: new ChatClient({ baseUrl, token: session.token }),
-    api: new Api(baseUrl, session.token),
+    // The user id files the client's outbox under this person and names their user socket.
+    client: new ChatClient({ baseUrl: location.origin, token: session.token, userId: session.user.id }),
   };
   roles.value = session.user.roles ?? [];
   return current;

@@ -1,4 +1,4 @@
-/** Whether the browser believes it is online; sends wait while it is not. */
+/** Whether the browser believes it is online: the banner, the room's connection label, list refreshes. */
 import { signal } from "@preact/signals";
 
 export const online = signal(navigator.onLine);

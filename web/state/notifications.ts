@@ -5,12 +5,12 @@ import { app } from "./app";
 import { reason, toast } from "./toasts";
 
 export const feed = signal<Notification[]>([]);
-export const feedNext = signal<string | null>(null);
+export const feedNext = signal<number | null>(null);
 export const unseen = computed(() => feed.value.filter((n) => !n.readAt).length);
 
 export async function loadFeed(more = false): Promise<void> {
   try {
-    const page = await app().api.notifications(more ? (feedNext.value ?? undefined) : undefined);
+    const page = await app().client.notifications({ before: more ? (feedNext.value ?? undefined) : undefined, limit: 30 });
     const known = new Set(page.notifications.map((n) => n.id));
     feed.value = more ? [...feed.value, ...page.notifications.filter((n) => !feed.value.some((f) => f.id === n.id))] : [...page.notifications, ...feed.value.filter((n) => !known.has(n.id) && !n.readAt)];
     feedNext.value = page.nextBefore;
@@ -28,7 +28,7 @@ export function addNotification(n: Notification): void {
 export async function markRead(id: string): Promise<void> {
   const now = new Date().toISOString();
   feed.value = feed.value.map((n) => (n.id === id && !n.readAt ? { ...n, readAt: now } : n));
-  await app().api.readNotification(id).catch(() => {});
+  await app().client.markNotificationRead(id).catch(() => {});
 }
 
 export async function markAllRead(): Promise<void> {
@@ -37,7 +37,7 @@ export async function markAllRead(): Promise<void> {
 
 export async function removeNotification(id: string): Promise<void> {
   feed.value = feed.value.filter((n) => n.id !== id);
-  await app().api.deleteNotification(id).catch((err) => toast(`Could not delete it: ${reason(err)}`, "error"));
+  await app().client.deleteNotification(id).catch((err) => toast(`Could not delete it: ${reason(err)}`, "error"));
 }
 
 /** Notifications about a room the person has now opened are no longer news. */

@@ -3,17 +3,19 @@
  * and by the messages of the open room.
  */
 import { signal } from "@preact/signals";
-import { ChatError } from "../../src/client";
+import { ChatError, type RoomSummary } from "../../src/client";
 import type { Message } from "../../src/protocol";
-import type { RoomView } from "../api";
 import { app, SESSION_EXPIRED, signOut } from "./app";
 import { online } from "./net";
 import { reason, toast } from "./toasts";
 
-export const rooms = signal<RoomView[]>([]);
+export const rooms = signal<RoomSummary[]>([]);
 export const roomsLoaded = signal(false);
 /** Archived rooms, loaded when the person opens that list. */
-export const archivedRooms = signal<RoomView[] | null>(null);
+export const archivedRooms = signal<RoomSummary[] | null>(null);
+
+/** One page of the list (the most the route gives), archived or not. */
+const list = async (archived = false) => (await app().client.rooms({ archived, limit: 200 })).rooms;
 
 let timer: ReturnType<typeof setTimeout> | undefined;
 let inFlight: Promise<void> | null = null;
@@ -29,9 +31,9 @@ export async function load(): Promise<void> {
   if (!online.value) return;
   inFlight = (async () => {
     try {
-      rooms.value = (await app().api.rooms()).rooms;
+      rooms.value = await list();
       roomsLoaded.value = true;
-      if (archivedRooms.value) archivedRooms.value = (await app().api.rooms(true)).rooms;
+      if (archivedRooms.value) archivedRooms.value = await list(true);
     } catch (err) {
       if (err instanceof ChatError && err.code === "unauthorized") return signOut(SESSION_EXPIRED);
       toast(`Could not load your rooms: ${reason(err)}`, "error");
@@ -42,7 +44,7 @@ export async function load(): Promise<void> {
   return inFlight;
 }
 
-export function roomById(id: string): RoomView | undefined {
+export function roomById(id: string): RoomSummary | undefined {
   return rooms.value.find((r) => r.id === id) ?? archivedRooms.value?.find((r) => r.id === id);
 }
 
@@ -77,7 +79,7 @@ export function markSeen(roomId: string): void {
   }
 }
 
-export function upsertRoom(room: RoomView): void {
+export function upsertRoom(room: RoomSummary): void {
   const rest = rooms.value.filter((r) => r.id !== room.id);
   rooms.value = [room, ...rest];
 }
@@ -87,7 +89,7 @@ export async function setArchived(roomId: string, archived: boolean): Promise<vo
     await app().client.archive(roomId, archived);
     toast(archived ? "Conversation archived" : "Conversation restored");
     if (archived) rooms.value = rooms.value.filter((r) => r.id !== roomId);
-    if (archivedRooms.value) archivedRooms.value = (await app().api.rooms(true)).rooms;
+    if (archivedRooms.value) archivedRooms.value = await list(true);
     if (!archived) await load();
   } catch (err) {
     toast(`Could not ${archived ? "archive" : "restore"} it: ${reason(err)}`, "error");
@@ -97,7 +99,7 @@ export async function setArchived(roomId: string, archived: boolean): Promise<vo
 export async function showArchived(show: boolean): Promise<void> {
   if (!show) return void (archivedRooms.value = null);
   try {
-    archivedRooms.value = (await app().api.rooms(true)).rooms;
+    archivedRooms.value = await list(true);
   } catch (err) {
     toast(`Could not load archived rooms: ${reason(err)}`, "error");
   }

@@ -1,11 +1,12 @@
 /** Administration, for the admin role: live stats, webhooks, a broadcast. */
 import { useSignal, useSignalEffect } from "@preact/signals";
-import { WEBHOOK_EVENTS, type Stats, type Webhook } from "../api";
+import type { AdminStats, Webhook, WebhookEventType } from "../../src/client";
+import { WEBHOOK_EVENT_TYPES } from "../../src/webhooks/events";
 import { app, isAdmin } from "../state/app";
 import { reason, toast } from "../state/toasts";
 import { Icon } from "./icons";
 
-const STAT_LABELS: [keyof Stats, string][] = [
+const STAT_LABELS: [keyof AdminStats, string][] = [
   ["connectedClients", "Open sockets"],
   ["onlineUsers", "People online"],
   ["typingUsers", "Typing now"],
@@ -39,11 +40,11 @@ export function AdminPage() {
 }
 
 function StatsPanel() {
-  const stats = useSignal<Stats | null>(null);
+  const stats = useSignal<AdminStats | null>(null);
   const error = useSignal("");
   useSignalEffect(() => {
     const load = () =>
-      app().api.stats().then(
+      app().client.adminStats().then(
         (s) => ((stats.value = s), (error.value = "")),
         (err) => (error.value = reason(err)),
       );
@@ -71,16 +72,16 @@ function StatsPanel() {
 function Webhooks() {
   const hooks = useSignal<Webhook[]>([]);
   const url = useSignal("");
-  const events = useSignal<string[]>(["message.created"]);
+  const events = useSignal<WebhookEventType[]>(["message.created"]);
   const secret = useSignal<{ url: string; secret: string } | null>(null);
-  const load = () => app().api.webhooks().then((r) => (hooks.value = r.webhooks), (err) => toast(`Could not load webhooks: ${reason(err)}`, "error"));
+  const load = () => app().client.webhooks().then((r) => (hooks.value = r.webhooks), (err) => toast(`Could not load webhooks: ${reason(err)}`, "error"));
   useSignalEffect(() => void load());
 
   async function create(e: Event) {
     e.preventDefault();
     try {
-      const { webhook } = await app().api.createWebhook(url.value.trim(), events.value);
-      secret.value = { url: webhook.url, secret: webhook.secret ?? "" };
+      const { webhook } = await app().client.createWebhook(url.value.trim(), events.value);
+      secret.value = { url: webhook.url, secret: webhook.secret };
       url.value = "";
       await load();
     } catch (err) {
@@ -90,7 +91,7 @@ function Webhooks() {
 
   async function remove(h: Webhook) {
     try {
-      await app().api.deleteWebhook(h.id);
+      await app().client.deleteWebhook(h.id);
       await load();
     } catch (err) {
       toast(`Could not delete it: ${reason(err)}`, "error");
@@ -150,7 +151,7 @@ function Webhooks() {
         </label>
         <fieldset>
           <legend>Events</legend>
-          {WEBHOOK_EVENTS.map((ev) => (
+          {WEBHOOK_EVENT_TYPES.map((ev) => (
             <label key={ev} class="check">
               <input
                 type="checkbox"
@@ -175,7 +176,7 @@ function Broadcast() {
   async function send(e: Event) {
     e.preventDefault();
     try {
-      await app().api.broadcast(title.value.trim(), body.value.trim());
+      await app().client.broadcast(title.value.trim(), body.value.trim());
       toast("Broadcast sent to every member.");
       title.value = "";
       body.value = "";

@@ -4,7 +4,7 @@ import { online } from "../state/net";
 
 export function OfflineBanner() {
   const room = currentRoom.value;
-  const waiting = room?.outgoing.value.filter((o) => o.state !== "failed" && o.state !== "sent").length ?? 0;
+  const waiting = room?.waiting.value ?? 0;
   const reconnecting = room?.state.value === "reconnecting";
   if (online.value && !reconnecting) return null;
   const pending = waiting === 0 ? "" : waiting === 1 ? " 1 message is waiting to be sent." : ` ${waiting} messages are waiting to be sent.`;

@@ -39,7 +39,7 @@ export function PeoplePicker({ onClose }: { onClose(): void }) {
 
   const direct = () =>
     run(async () => {
-      const { room } = await app().api.direct(picked.value[0]!.id);
+      const { room } = await app().client.directRoom(picked.value[0]!.id);
       upsertRoom(room);
       return room.id;
     });

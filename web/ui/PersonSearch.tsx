@@ -15,7 +15,7 @@ export function PersonSearch({ exclude, action, label = "Search people" }: { exc
     const query = q.value.trim();
     const timer = setTimeout(() => {
       app()
-        .api.directory(query, 30)
+        .client.users(query, 30)
         .then(
           (r) => ((results.value = r.users), (error.value = "")),
           (err) => (error.value = reason(err)),

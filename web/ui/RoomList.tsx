@@ -1,5 +1,5 @@
 /** The person's conversations, newest activity first, with unread counts; archive and restore. */
-import type { RoomView } from "../api";
+import type { RoomSummary } from "../../src/client";
 import { app } from "../state/app";
 import { route } from "../state/route";
 import { archivedRooms, rooms, roomsLoaded, setArchived, showArchived } from "../state/rooms";
@@ -34,7 +34,7 @@ export function RoomList() {
   );
 }
 
-function RoomItem({ r, active, archived }: { r: RoomView; active: boolean; archived?: boolean }) {
+function RoomItem({ r, active, archived }: { r: RoomSummary; active: boolean; archived?: boolean }) {
   const me = app().me;
   const title = titleOf(r, undefined, r.id);
   const unread = active ? 0 : (r.unread ?? 0);

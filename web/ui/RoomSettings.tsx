@@ -5,7 +5,7 @@
  * its admins get the slow mode.
  */
 import { useSignal, useSignalEffect } from "@preact/signals";
-import type { Role } from "../api";
+import type { RoomRole } from "../../src/client";
 import type { LiveRoom } from "../room/live-room";
 import { app } from "../state/app";
 import { navigate } from "../state/route";
@@ -30,7 +30,7 @@ export function RoomSettings({ live, onClose }: { live: LiveRoom; onClose(): voi
 
   useSignalEffect(() => {
     app()
-      .api.preferences()
+      .client.notificationPreferences()
       .then(
         (p) => (muted.value = p.mutedRooms.includes(live.roomId)),
         () => {},
@@ -49,16 +49,16 @@ export function RoomSettings({ live, onClose }: { live: LiveRoom; onClose(): voi
 
   async function save(patch: { title?: string; slowModeSeconds?: number }, what: string) {
     await act(what, async () => {
-      const { room } = await app().api.updateRoom(live.roomId, patch);
+      const { room } = await app().client.updateRoom(live.roomId, patch);
       upsertRoom(room);
     });
   }
 
   async function mute(on: boolean) {
     try {
-      const prefs = await app().api.preferences();
+      const prefs = await app().client.notificationPreferences();
       const rooms = on ? [...new Set([...prefs.mutedRooms, live.roomId])] : prefs.mutedRooms.filter((r) => r !== live.roomId);
-      muted.value = (await app().api.setPreferences({ mutedRooms: rooms })).mutedRooms.includes(live.roomId);
+      muted.value = (await app().client.setNotificationPreferences({ mutedRooms: rooms })).mutedRooms.includes(live.roomId);
     } catch (err) {
       toast(`Could not change notifications: ${reason(err)}`, "error");
     }
@@ -67,7 +67,7 @@ export function RoomSettings({ live, onClose }: { live: LiveRoom; onClose(): voi
   async function leave(e: Event) {
     e.preventDefault();
     try {
-      await app().api.removeMember(live.roomId, me.id, successor.value || undefined);
+      await app().client.removeMember(live.roomId, me.id, { successor: successor.value || undefined });
       onClose();
       toast(`You left ${live.title.value}.`);
       navigate({ kind: "home" });
@@ -131,7 +131,7 @@ export function RoomSettings({ live, onClose }: { live: LiveRoom; onClose(): voi
                     {m.name} {self && <span class="muted">(you)</span>}
                   </span>
                   {isAdmin && !self ? (
-                    <select aria-label={`Role of ${m.name}`} value={m.role} onChange={(e) => void act(`${m.name} is now ${e.currentTarget.value}.`, () => app().api.setRole(live.roomId, m.id, e.currentTarget.value as Role))}>
+                    <select aria-label={`Role of ${m.name}`} value={m.role} onChange={(e) => void act(`${m.name} is now ${e.currentTarget.value}.`, () => app().client.setMemberRole(live.roomId, m.id, e.currentTarget.value as RoomRole))}>
                       <option value="member">member</option>
                       <option value="moderator">moderator</option>
                       <option value="admin">admin</option>
@@ -140,7 +140,7 @@ export function RoomSettings({ live, onClose }: { live: LiveRoom; onClose(): voi
                     <span class="tag">{m.role}</span>
                   )}
                   {canRemove && (
-                    <button type="button" aria-label={`Remove ${m.name}`} onClick={() => void act(`${m.name} was removed.`, () => app().api.removeMember(live.roomId, m.id))}>
+                    <button type="button" aria-label={`Remove ${m.name}`} onClick={() => void act(`${m.name} was removed.`, () => app().client.removeMember(live.roomId, m.id))}>
                       Remove
                     </button>
                   )}
@@ -153,7 +153,7 @@ export function RoomSettings({ live, onClose }: { live: LiveRoom; onClose(): voi
               label="Add people"
               exclude={new Set(members.map((m) => m.id))}
               action={(u) => (
-                <button type="button" class="person-row" onClick={() => void act(`${u.name} was added.`, () => app().api.addMember(live.roomId, u.id))}>
+                <button type="button" class="person-row" onClick={() => void act(`${u.name} was added.`, () => app().client.addMember(live.roomId, u.id))}>
                   <Avatar user={u} size={24} /> Add {u.name}
                 </button>
               )}

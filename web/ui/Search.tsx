@@ -2,7 +2,8 @@
  * Full-text search over the person's rooms (or one room), hits highlighted. The snippet's
  * highlights are rebuilt from its <mark> tags as text nodes, never put in as HTML.
  */
-import { useSignal, useSignalEffect } from "@preact/signals";
+import { useSignal } from "@preact/signals";
+import { useEffect } from "preact/hooks";
 import type { SearchPage } from "../../src/client";
 import { jumpTarget } from "../room/ChatRoom";
 import { titleOf } from "../room/live-room";
@@ -19,11 +20,14 @@ export function SearchPage({ q, roomId }: { q: string; roomId?: string }) {
   const next = useSignal<string | null>(null);
   const error = useSignal("");
   const draft = useSignal(q);
+  /** Bumped by every submit, so the same words searched again are searched again (new messages). */
+  const tries = useSignal(0);
 
-  useSignalEffect(() => {
+  // Props, not signals: a new search from this page re-renders it with other words.
+  useEffect(() => {
     draft.value = q;
-  });
-  useSignalEffect(() => {
+  }, [q]);
+  useEffect(() => {
     results.value = null;
     error.value = "";
     if (!q.trim()) return;
@@ -35,7 +39,7 @@ export function SearchPage({ q, roomId }: { q: string; roomId?: string }) {
         (err) => live && (error.value = reason(err)),
       );
     return () => void (live = false);
-  });
+  }, [q, roomId, tries.value]);
 
   async function more() {
     try {
@@ -65,6 +69,7 @@ export function SearchPage({ q, roomId }: { q: string; roomId?: string }) {
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
+          tries.value++;
           navigate({ kind: "search", q: draft.value.trim(), roomId });
         }}
       >

@@ -1,6 +1,6 @@
 /** Notification settings: in the app, by email, by browser push. */
 import { useSignal, useSignalEffect } from "@preact/signals";
-import type { Preferences } from "../api";
+import type { NotificationPreferences as Preferences } from "../../src/client";
 import { currentSubscription, disablePush, enablePush, pushSupported } from "../push";
 import { app } from "../state/app";
 import { reason, toast } from "../state/toasts";
@@ -13,13 +13,13 @@ export function Settings({ onClose }: { onClose(): void }) {
   const pushError = useSignal("");
 
   useSignalEffect(() => {
-    app().api.preferences().then((p) => (prefs.value = p), (err) => toast(`Could not load settings: ${reason(err)}`, "error"));
+    app().client.notificationPreferences().then((p) => (prefs.value = p), (err) => toast(`Could not load settings: ${reason(err)}`, "error"));
     void currentSubscription().then((s) => (pushOn.value = !!s), () => {});
   });
 
   async function set(patch: Partial<Preferences>) {
     try {
-      prefs.value = await app().api.setPreferences(patch);
+      prefs.value = await app().client.setNotificationPreferences(patch);
     } catch (err) {
       toast(`Could not save: ${reason(err)}`, "error");
     }
@@ -29,9 +29,9 @@ export function Settings({ onClose }: { onClose(): void }) {
     busy.value = true;
     pushError.value = "";
     try {
-      await (on ? enablePush(app().api) : disablePush(app().api));
+      await (on ? enablePush(app().client) : disablePush(app().client));
       pushOn.value = on;
-      prefs.value = await app().api.preferences();
+      prefs.value = await app().client.notificationPreferences();
     } catch (err) {
       pushError.value = reason(err);
     } finally {

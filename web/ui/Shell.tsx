@@ -5,7 +5,6 @@
  */
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import { openUserSocket } from "../api";
 import { ChatRoom, currentRoom } from "../room/ChatRoom";
 import { app, isAdmin, SESSION_EXPIRED, signOut } from "../state/app";
 import { online } from "../state/net";
@@ -24,23 +23,25 @@ import { Settings } from "./Settings";
 import { Toasts } from "./Toasts";
 
 export function Shell() {
-  const { me, token } = app();
+  const { me, client } = app();
   const dialog = useSignal<"people" | "settings" | null>(null);
   const query = useSignal("");
 
   useEffect(() => {
     void load();
     void loadFeed();
-    const close = openUserSocket(location.origin, token, me.id, {
-      notification: (n) => {
-        addNotification(n);
-        // Something happened in a room: its preview and count in the list follow (a room the
-        // user socket does not report on yet, such as a new direct message, included).
-        if (n.roomId) refreshRooms(300);
-      },
-      unread: (roomId, count) => applyUnread(roomId, count, currentRoom.peek()?.roomId ?? null),
-      unauthorized: () => signOut(SESSION_EXPIRED),
+    // The user socket: the bell's notifications and the list's unread counts, live.
+    const user = client.user();
+    user.on("notification", (n) => {
+      addNotification(n);
+      // Something happened in a room: its preview and count in the list follow (a room the
+      // user socket does not report on yet, such as a new direct message, included).
+      if (n.roomId) refreshRooms(300);
     });
+    user.on("unread", (f) => applyUnread(f.roomId, f.count, currentRoom.peek()?.roomId ?? null));
+    user.on("error", (f) => f.code === "unauthorized" && signOut(SESSION_EXPIRED));
+    const onVisible = () => user.setStatus(document.hidden ? "away" : "online");
+    document.addEventListener("visibilitychange", onVisible);
     // The community room sends no unread frames; the list catches up on focus and each minute.
     const onFocus = () => refreshRooms();
     addEventListener("focus", onFocus);
@@ -48,7 +49,8 @@ export function Shell() {
     const back = online.subscribe((on) => on && refreshRooms(500));
     return () => {
       back();
-      close();
+      user.close();
+      document.removeEventListener("visibilitychange", onVisible);
       removeEventListener("focus", onFocus);
       clearInterval(timer);
     };

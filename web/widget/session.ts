@@ -5,8 +5,7 @@
  * default): the widget renews one once half its life is gone, and a visitor who was away longer
  * than a token lives starts a new conversation.
  */
-import { ChatError } from "../../src/client";
-import type { ErrorBody } from "../../src/protocol";
+import { renewVisitorToken, tokenClaims, visitorLogin } from "../../src/client";
 
 export interface VisitorSession {
   token: string;
@@ -64,41 +63,20 @@ export class SessionStore {
 
 /** When a token was issued and when it expires (ms), read without verifying: the server does that. */
 export function lifeOf(token: string): { iat: number; exp: number } | null {
-  try {
-    const payload = token.split(".")[1] ?? "";
-    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { iat?: unknown; exp?: unknown };
-    if (typeof claims.exp !== "number") return null;
-    const exp = claims.exp * 1000;
-    return { iat: typeof claims.iat === "number" ? claims.iat * 1000 : exp - 7_200_000, exp };
-  } catch {
-    return null;
-  }
+  const { iat, exp } = tokenClaims(token) ?? {};
+  if (typeof exp !== "number") return null;
+  return { iat: typeof iat === "number" ? iat * 1000 : exp * 1000 - 7_200_000, exp: exp * 1000 };
 }
 
-/** `POST /api/auth/visitor`: a new visitor and their room. */
+/** A new visitor and their room (the client's `visitorLogin`). */
 export async function startVisit(api: string, name: string): Promise<VisitorSession> {
-  const res = await post<{ token: string; roomId: string; user: { id: string; name: string } }>(`${api}/api/auth/visitor`, { name });
+  const res = await visitorLogin(api, name);
   return { token: res.token, roomId: res.roomId, user: { id: res.user.id, name: res.user.name }, seen: 0 };
 }
 
-/** `POST /api/auth/visitor/renew`: a fresh token for the same visitor (so the same room). */
+/** A fresh token for the same visitor (so the same room). */
 export async function renewToken(api: string, token: string): Promise<string> {
-  return (await post<{ token: string }>(`${api}/api/auth/visitor/renew`, undefined, token)).token;
-}
-
-async function post<T>(url: string, body?: unknown, token?: string): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (token) headers.authorization = `Bearer ${token}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { method: "POST", headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (err) {
-    throw new ChatError("network", err instanceof Error ? err.message : String(err));
-  }
-  const json = (await res.json().catch(() => null)) as (T & Partial<ErrorBody>) | null;
-  if (res.ok && json) return json;
-  throw new ChatError(json?.error?.code ?? (res.status === 401 ? "unauthorized" : "internal"), json?.error?.message ?? `HTTP ${res.status}`, res.status);
+  return (await renewVisitorToken(api, token)).token;
 }
 
 /**
