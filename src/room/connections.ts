@@ -25,9 +25,15 @@ export class Connections {
     private readonly ctx: DurableObjectState,
     readonly presence: Presence,
   ) {
+    const restored: [WebSocket, Attachment][] = [];
     for (const ws of ctx.getWebSockets()) {
       const att = ws.deserializeAttachment() as Attachment | null;
-      if (!att) continue;
+      if (att) restored.push([ws, att]);
+    }
+    // In the order they joined (the runtime's order is not), so the welcome's first 100 stay
+    // the users longest online.
+    restored.sort(([, a], [, b]) => (a.since ?? 0) - (b.since ?? 0));
+    for (const [ws, att] of restored) {
       this.index(ws, att);
       presence.restore(att, att.status);
     }
