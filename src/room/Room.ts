@@ -166,6 +166,9 @@ export class Room extends DurableObject<Bindings> {
       onlineCount: presence.onlineCount,
       recent,
     });
+    // The welcome leaves alone and first: presence frames (this user's own `online` among them)
+    // go to every socket, this one too, and follow it.
+    this.p.outbox.flush();
     if (before !== after) this.reportPresence(roomId, upgrade.user.id, after);
     await this.delivered(roomId, upgrade.user.id, this.p.store.lastSeq);
     return new Response(null, { status: 101, webSocket: client });
