@@ -31,6 +31,7 @@ declare namespace Cloudflare {
 		RATE_FRAMES: string;
 		RATE_TICKETS: string;
 		MAX_SOCKETS_PER_ROOM: string;
+		PRESENCE_INTERVAL_MS: string;
 		MAX_USER_SOCKETS: string;
 		REDIS_TIMEOUT_MS: string;
 		TOPIC_STOP_WORDS: string;
@@ -73,6 +74,7 @@ declare namespace Cloudflare {
 		RATE_FRAMES: string;
 		RATE_TICKETS: string;
 		MAX_SOCKETS_PER_ROOM: string;
+		PRESENCE_INTERVAL_MS: string;
 		MAX_USER_SOCKETS: string;
 		REDIS_TIMEOUT_MS: string;
 		TOPIC_STOP_WORDS: string;
@@ -95,5 +97,5 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "DEV_MODE" | "ALLOWED_ORIGINS" | "MAX_TEXT_LENGTH" | "FLUSH_INTERVAL_MS" | "FLUSH_BATCH_ROWS" | "RETAIN_LOCAL_MESSAGES" | "EDIT_WINDOW_S" | "STAFF_USER_IDS" | "ADMIN_USER_IDS" | "JWKS_URL" | "VISITOR_TOKEN_TTL_S" | "RATE_SENDS" | "RATE_VISITOR_TOKENS" | "RATE_CONNECTIONS" | "RATE_UPLOADS" | "RATE_SEARCHES" | "RATE_FRAMES" | "RATE_TICKETS" | "MAX_SOCKETS_PER_ROOM" | "MAX_USER_SOCKETS" | "REDIS_TIMEOUT_MS" | "TOPIC_STOP_WORDS" | "RETENTION_DAYS" | "EMAIL_PROVIDER" | "EMAIL_FROM" | "PUBLIC_URL" | "VAPID_SUBJECT">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "DEV_MODE" | "ALLOWED_ORIGINS" | "MAX_TEXT_LENGTH" | "FLUSH_INTERVAL_MS" | "FLUSH_BATCH_ROWS" | "RETAIN_LOCAL_MESSAGES" | "EDIT_WINDOW_S" | "STAFF_USER_IDS" | "ADMIN_USER_IDS" | "JWKS_URL" | "VISITOR_TOKEN_TTL_S" | "RATE_SENDS" | "RATE_VISITOR_TOKENS" | "RATE_CONNECTIONS" | "RATE_UPLOADS" | "RATE_SEARCHES" | "RATE_FRAMES" | "RATE_TICKETS" | "MAX_SOCKETS_PER_ROOM" | "PRESENCE_INTERVAL_MS" | "MAX_USER_SOCKETS" | "REDIS_TIMEOUT_MS" | "TOPIC_STOP_WORDS" | "RETENTION_DAYS" | "EMAIL_PROVIDER" | "EMAIL_FROM" | "PUBLIC_URL" | "VAPID_SUBJECT">> {}
 }

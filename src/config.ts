@@ -23,6 +23,11 @@ export interface Config {
   rates: Record<RateName, Rate | null>;
   /** Sockets one user may hold open in one room; one more closes their oldest. */
   maxSocketsPerRoom: number;
+  /**
+   * How long presence changes in a large room (src/room/presence.ts) wait to leave together;
+   * 0: at once, whatever the room's size.
+   */
+  presenceIntervalMs: number;
   /** User sockets (devices) one user may hold open; one more closes their oldest. */
   maxUserSockets: number;
   /** How long a limit waits for Redis before its outage policy applies. */
@@ -109,6 +114,7 @@ function parseConfig(env: Bindings): Config {
       tickets: parseRate(env.RATE_TICKETS, DEFAULT_RATES.tickets),
     },
     maxSocketsPerRoom: int(env.MAX_SOCKETS_PER_ROOM, 10, 1),
+    presenceIntervalMs: int(env.PRESENCE_INTERVAL_MS, 1000),
     maxUserSockets: int(env.MAX_USER_SOCKETS, 10, 1),
     redisTimeoutMs: int(env.REDIS_TIMEOUT_MS, 500, 1),
     topicStopWords: list(env.TOPIC_STOP_WORDS),

@@ -340,7 +340,8 @@ export type ServerFrame =
   | { type: "sync"; messages: Message[]; more: boolean }
   | { type: "updated"; message: Message }
   | { type: "typing"; userId: string; name: string; on: boolean }
-  | { type: "presence"; userId: string; name: string; status: PresenceStatus }
+  /** `onlineCount`: the room's count once this change applies (the welcome's count, kept current). */
+  | { type: "presence"; userId: string; name: string; status: PresenceStatus; onlineCount: number }
   | { type: "read"; userId: string; seq: number }
   | { type: "topics"; topics: Topic[] }
   | { type: "notification"; notification: Notification }

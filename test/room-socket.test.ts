@@ -205,23 +205,25 @@ describe("presence and typing", () => {
     const room = await uniqueRoom();
     const { socket: watcher } = await connect(room, "watcher");
     const { socket: phone } = await connect(room, "alice", "Alice");
-    expect(await watcher.next("presence")).toMatchObject({ userId: "alice", name: "Alice", status: "online" });
+    const isAlice = (p: { userId: string }) => p.userId === "alice";
+    expect(await watcher.next("presence", isAlice)).toMatchObject({ userId: "alice", name: "Alice", status: "online", onlineCount: 2 });
     const { socket: laptop, welcome } = await connect(room, "alice", "Alice");
     expect(welcome.online.filter((u) => u.id === "alice")).toHaveLength(1);
+    expect(welcome.onlineCount).toBe(2);
     phone.close();
     await sendAndAck(watcher, "still here?");
-    expect(watcher.all("presence")).toHaveLength(1);
+    expect(watcher.all("presence").filter(isAlice)).toHaveLength(1);
     laptop.close();
-    expect(await watcher.next("presence")).toMatchObject({ userId: "alice", status: "offline" });
+    expect(await watcher.next("presence", isAlice)).toMatchObject({ userId: "alice", status: "offline", onlineCount: 1 });
   });
 
   it("shares an away status with the room and keeps the user listed as away", async () => {
     const room = await uniqueRoom();
     const { socket: watcher } = await connect(room, "watcher");
     const { socket: alice } = await connect(room, "alice");
-    await watcher.next("presence", (p) => p.status === "online");
+    await watcher.next("presence", (p) => p.userId === "alice" && p.status === "online");
     alice.send({ type: "presence", status: "away" });
-    expect(await watcher.next("presence")).toMatchObject({ userId: "alice", status: "away" });
+    expect(await watcher.next("presence", (p) => p.userId === "alice")).toMatchObject({ userId: "alice", status: "away", onlineCount: 2 });
     const { welcome } = await connect(room, "carol");
     expect(welcome.online.find((u) => u.id === "alice")?.status).toBe("away");
     const res = await stubOf(room).getPresence(room, { id: "carol", name: "carol", kind: "member" });

@@ -1,6 +1,7 @@
 /**
  * Who is in a room right now, as its socket hears it: online users from the welcome (the
- * first 100, with the count of all) kept current by `presence` frames, and who is typing
+ * first 100, with the count of all) kept current by `presence` frames (each with the count),
+ * plus everyone those frames named since; and who is typing
  * (each `on` shows a little longer than the server's 3 s, or until their message arrives).
  */
 import type { OnlineUser, ServerFrame, UserRef } from "../protocol";
@@ -25,12 +26,14 @@ export class RoomPeople {
     const known = this.online.has(frame.userId);
     if (frame.status === "offline") {
       this.online.delete(frame.userId);
-      this.total = Math.max(0, this.total - 1);
+      this.total = frame.onlineCount ?? Math.max(0, this.total - 1);
       this.typers.delete(frame.userId);
     } else {
-      // Someone beyond the welcome's first 100 may already be counted; never count below the list.
-      if (!known) this.total++;
       this.online.set(frame.userId, { id: frame.userId, name: frame.name, status: frame.status });
+      // The room's own count. A frame alone cannot say whether someone beyond the welcome's
+      // first 100 was counted already, nor (coalesced, announced to sockets that joined since)
+      // whether the welcome counted them; a server without the count gets the best guess.
+      this.total = frame.onlineCount ?? (known ? this.total : this.total + 1);
     }
   }
 

@@ -36,6 +36,7 @@ import { readUpgrade } from "./handoff";
 import { History } from "./history";
 import { Membership, type Member } from "./membership";
 import { Outbox } from "./outbox";
+import { Presence, type PresenceChange } from "./presence";
 import { roomFiles } from "./files";
 import { Receipts } from "./receipts";
 import { fail, ok, type RoomParts, type RoomResult } from "./parts";
@@ -72,7 +73,9 @@ export class Room extends DurableObject<Bindings> {
     const store = new MessageStore(ctx.storage);
     const archive = new Archive(env.DB);
     const reads = new ReadPositions(ctx.storage.sql);
-    const connections = new Connections(ctx);
+    // Presence changes leave through the outbox, which exists by the time any is announced.
+    const presence = new Presence({ intervalMs: config.presenceIntervalMs, announce: (changes) => this.announcePresence(changes) });
+    const connections = new Connections(ctx, presence);
     const membership = new Membership(ctx.storage.sql, config.staff);
     const receipts = new Receipts(reads, membership);
     this.frames = new FrameBudget(config.rates.frames);
@@ -93,7 +96,7 @@ export class Room extends DurableObject<Bindings> {
         batchRows: config.flushBatchRows,
         retainLocal: config.retainLocalMessages,
       }),
-      outbox: new Outbox({ sockets: () => connections.sockets() }),
+      outbox: new Outbox({ sockets: () => connections.sockets(), socketCount: () => connections.size }),
       typing: new Typing((userId) => this.broadcastTyping(userId, false)),
       membership,
       // The room lives as long as its senders' budgets are used: sends draw tokens ahead.
@@ -104,7 +107,7 @@ export class Room extends DurableObject<Bindings> {
         {
           roomId: () => this.roomId,
           sockets: () => connections.size,
-          onlineUserIds: () => connections.online().map((u) => u.id),
+          onlineUserIds: () => presence.userIds(),
           typing: () => this.p.typing.count,
         },
         (report) => statsStub(env).report(report),
@@ -149,23 +152,24 @@ export class Room extends DurableObject<Bindings> {
     // Frames already queued predate this socket; send them before it joins the room.
     this.p.outbox.flush();
     this.closeOldestBeyondCap(upgrade.user.id);
-    const before = this.p.connections.statusOf(upgrade.user.id);
-    this.p.connections.add(server, upgrade.user, upgrade.requestId);
+    const { before, after } = this.p.connections.add(server, upgrade.user, upgrade.requestId);
     this.p.stats.changed();
-    const online = this.p.connections.online();
+    const { presence } = this.p.connections;
+    // Who is online now; the `presence` frames that follow (announced later in a large room,
+    // to this socket as well) carry changes from here on, each with the count.
     this.p.outbox.sendTo(server, {
       type: "welcome",
       room: { id: roomId },
       you: upgrade.user,
       lastSeq: this.p.store.lastSeq,
-      online: online.slice(0, WELCOME_ONLINE_LIMIT),
-      onlineCount: online.length,
+      online: presence.first(WELCOME_ONLINE_LIMIT),
+      onlineCount: presence.onlineCount,
       recent,
     });
-    if (before !== "online") {
-      this.broadcastPresence(upgrade.user, "online", (ws) => ws === server);
-      this.reportPresence(roomId, upgrade.user.id, "online");
-    }
+    // The welcome leaves alone and first: presence frames (this user's own `online` among them)
+    // go to every socket, this one too, and follow it.
+    this.p.outbox.flush();
+    if (before !== after) this.reportPresence(roomId, upgrade.user.id, after);
     await this.delivered(roomId, upgrade.user.id, this.p.store.lastSeq);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -398,12 +402,8 @@ export class Room extends DurableObject<Bindings> {
         }
         return;
       case "presence": {
-        const before = this.p.connections.statusOf(user.id);
-        this.p.connections.setStatus(user.id, frame.status);
-        if (before !== frame.status) {
-          this.broadcastPresence(user, frame.status);
-          this.reportPresence(roomId, user.id, frame.status);
-        }
+        const { before, after } = this.p.connections.setStatus(user.id, frame.status);
+        if (before !== after) this.reportPresence(roomId, user.id, after);
         return;
       }
       case "ping":
@@ -513,17 +513,12 @@ export class Room extends DurableObject<Bindings> {
 
   private leave(ws: WebSocket): void {
     const { connections, typing } = this.p;
-    const user = connections.get(ws);
-    if (!user) return;
-    const before = connections.statusOf(user.id);
-    connections.remove(ws);
+    const left = connections.remove(ws);
+    if (!left) return;
+    const { user, before, after } = left;
     this.p.stats.changed();
-    const status = connections.statusOf(user.id);
-    if (status === "offline" && typing.stop(user.id)) this.broadcastTyping(user.id, false, user.name);
-    if (status !== before) {
-      this.broadcastPresence(user, status);
-      if (this.roomId !== null) this.reportPresence(this.roomId, user.id, status);
-    }
+    if (after === "offline" && typing.stop(user.id)) this.broadcastTyping(user.id, false, user.name);
+    if (after !== before && this.roomId !== null) this.reportPresence(this.roomId, user.id, after);
   }
 
   /** The user's status here changed: their object combines it into their global presence. */
@@ -542,8 +537,9 @@ export class Room extends DurableObject<Bindings> {
     this.p.outbox.broadcast({ type: "typing", userId, name, on }, (ws) => connections.get(ws)?.id === userId);
   }
 
-  private broadcastPresence(user: Identity, status: PresenceStatus, except?: (ws: WebSocket) => boolean) {
-    this.p.outbox.broadcast({ type: "presence", userId: user.id, name: user.name, status }, except);
+  /** Presence changes that leave together (src/room/presence.ts says when): one send per socket. */
+  private announcePresence(changes: PresenceChange[]): void {
+    this.p.outbox.broadcastAll(changes.map(({ userId, name, status, onlineCount }) => ({ type: "presence", userId, name, status, onlineCount })));
   }
 
   /** Remembers which room this object serves (its name); the community room sets itself up. */

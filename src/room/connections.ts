@@ -1,12 +1,15 @@
 /**
  * The room's sockets and who is behind each. Identity and status live in each socket's
- * attachment, so they survive hibernation; the in-memory index is rebuilt from the
- * attachments whenever the object wakes.
+ * attachment, so they survive hibernation; the in-memory indexes (by socket, by user, and the
+ * per-user presence in ./presence.ts) are rebuilt from the attachments whenever the object
+ * wakes. Everything here costs O(1) per socket, or O(the user's sockets): a room filling up
+ * with thousands of users must not scan every socket on each join.
  */
 import type { Identity, OnlineUser, PresenceStatus } from "../protocol";
+import type { Presence, SocketStatus, Transition } from "./presence";
 
 export interface Attachment extends Identity {
-  status: "online" | "away";
+  status: SocketStatus;
   /** When the socket joined (epoch ms): the oldest goes first when a user opens too many. */
   since?: number;
   /** The id of the upgrade request, on what the room logs about this socket. */
@@ -15,16 +18,28 @@ export interface Attachment extends Identity {
 
 export class Connections {
   private readonly bySocket = new Map<WebSocket, Attachment>();
+  private readonly byUser = new Map<string, Set<WebSocket>>();
   private list: WebSocket[] | null = null;
 
-  constructor(private readonly ctx: DurableObjectState) {
+  constructor(
+    private readonly ctx: DurableObjectState,
+    readonly presence: Presence,
+  ) {
+    const restored: [WebSocket, Attachment][] = [];
     for (const ws of ctx.getWebSockets()) {
       const att = ws.deserializeAttachment() as Attachment | null;
-      if (att) this.bySocket.set(ws, att);
+      if (att) restored.push([ws, att]);
+    }
+    // In the order they joined (the runtime's order is not), so the welcome's first 100 stay
+    // the users longest online.
+    restored.sort(([, a], [, b]) => (a.since ?? 0) - (b.since ?? 0));
+    for (const [ws, att] of restored) {
+      this.index(ws, att);
+      presence.restore(att, att.status);
     }
   }
 
-  /** Open sockets, in a stable array that is rebuilt only when someone joins or leaves. */
+  /** Open sockets, in a stable array: a join appends to it, a leave has it rebuilt when next asked for. */
   sockets(): WebSocket[] {
     this.list ??= [...this.bySocket.keys()];
     return this.list;
@@ -38,23 +53,30 @@ export class Connections {
     return this.bySocket.get(ws);
   }
 
-  add(ws: WebSocket, identity: Identity, requestId?: string): Attachment {
+  /** Accepts the socket into the room; returns the user's status before and after. */
+  add(ws: WebSocket, identity: Identity, requestId?: string): Transition {
     const att: Attachment = { ...identity, status: "online", since: Date.now(), ...(requestId ? { requestId } : {}) };
     this.ctx.acceptWebSocket(ws, [`user:${identity.id}`]);
     ws.serializeAttachment(att);
-    this.bySocket.set(ws, att);
-    this.list = null;
-    return att;
+    this.index(ws, att);
+    return this.presence.gained(att, att.status);
   }
 
-  remove(ws: WebSocket): Attachment | undefined {
+  /** Forgets the socket; returns who it was and their status before and after. */
+  remove(ws: WebSocket): (Transition & { user: Attachment }) | undefined {
     const att = this.bySocket.get(ws);
-    if (this.bySocket.delete(ws)) this.list = null;
-    return att;
+    if (!att) return undefined;
+    this.bySocket.delete(ws);
+    this.list = null;
+    const own = this.byUser.get(att.id);
+    own?.delete(ws);
+    if (own?.size === 0) this.byUser.delete(att.id);
+    return { user: att, ...this.presence.lost(att.id, att.status) };
   }
 
   socketsOf(userId: string): WebSocket[] {
-    return this.sockets().filter((ws) => this.bySocket.get(ws)?.id === userId);
+    const own = this.byUser.get(userId);
+    return own ? [...own] : [];
   }
 
   /** The user's socket that joined first (sockets from before `since` existed count as oldest). */
@@ -68,30 +90,33 @@ export class Connections {
 
   /** A user is online if any of their sockets is, away if all are away, else offline. */
   statusOf(userId: string): PresenceStatus {
-    let status: PresenceStatus = "offline";
-    for (const att of this.bySocket.values()) {
-      if (att.id !== userId) continue;
-      if (att.status === "online") return "online";
-      status = "away";
-    }
-    return status;
+    return this.presence.statusOf(userId);
   }
 
-  setStatus(userId: string, status: Attachment["status"]): void {
+  /** Sets every socket of the user to the status; returns the user's status before and after. */
+  setStatus(userId: string, status: SocketStatus): Transition {
+    const before = this.presence.statusOf(userId);
     for (const ws of this.socketsOf(userId)) {
-      const att = { ...this.bySocket.get(ws)!, status };
+      const old = this.bySocket.get(ws)!;
+      if (old.status === status) continue;
+      const att = { ...old, status };
       ws.serializeAttachment(att);
       this.bySocket.set(ws, att);
+      this.presence.changed(userId, old.status, status);
     }
+    return { before, after: this.presence.statusOf(userId) };
   }
 
+  /** Everyone online or away, longest online first. */
   online(): OnlineUser[] {
-    const users = new Map<string, OnlineUser>();
-    for (const att of this.bySocket.values()) {
-      const seen = users.get(att.id);
-      if (!seen) users.set(att.id, { id: att.id, name: att.name, status: att.status });
-      else if (att.status === "online") seen.status = "online";
-    }
-    return [...users.values()];
+    return this.presence.list();
+  }
+
+  private index(ws: WebSocket, att: Attachment): void {
+    if (!this.bySocket.has(ws)) this.list?.push(ws);
+    this.bySocket.set(ws, att);
+    let own = this.byUser.get(att.id);
+    if (!own) this.byUser.set(att.id, (own = new Set()));
+    own.add(ws);
   }
 }

@@ -9,7 +9,9 @@
 import type { ServerFrame } from "../protocol";
 
 interface Pending {
+  /** One frame's JSON, or several frames' joined with commas (`count` says how many). */
   json: string;
+  count: number;
   /** A frame for one socket, or null for the whole room. */
   to: WebSocket | null;
   /** Whole-room frames only: sockets that do not get it. */
@@ -19,6 +21,8 @@ interface Pending {
 export interface OutboxOptions {
   /** The sockets a broadcast goes to, read when the frames leave. */
   sockets: () => WebSocket[];
+  /** How many sockets there are (cheaper than building the array after a leave). */
+  socketCount?: () => number;
   /** How long frames may wait to share a send, given the room's socket count. */
   windowMs?: (socketCount: number) => number;
 }
@@ -51,6 +55,7 @@ export const MAX_BATCH_BYTES = 256 * 1024;
 
 export class Outbox {
   private queue: Pending[] = [];
+  private queuedFrames = 0;
   private queuedBytes = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private lastFlushAt = 0;
@@ -58,11 +63,32 @@ export class Outbox {
   constructor(private readonly options: OutboxOptions) {}
 
   broadcast(frame: ServerFrame, except?: (ws: WebSocket) => boolean): void {
-    this.enqueue({ json: JSON.stringify(frame), to: null, except });
+    this.enqueue({ json: JSON.stringify(frame), count: 1, to: null, except });
+  }
+
+  /**
+   * Many whole-room frames that belong together (a round of presence changes): they leave in
+   * one send per socket, with whatever else is queued, in pieces of at most MAX_BATCH_BYTES.
+   */
+  broadcastAll(frames: ServerFrame[]): void {
+    let group: string[] = [];
+    let bytes = 0;
+    const put = () => {
+      if (group.length > 0) this.enqueue({ json: group.join(","), count: group.length, to: null });
+      group = [];
+      bytes = 0;
+    };
+    for (const frame of frames) {
+      const json = JSON.stringify(frame);
+      if (bytes + json.length > MAX_BATCH_BYTES) put();
+      group.push(json);
+      bytes += json.length + 1;
+    }
+    put();
   }
 
   sendTo(ws: WebSocket, frame: ServerFrame): void {
-    this.enqueue({ json: JSON.stringify(frame), to: ws });
+    this.enqueue({ json: JSON.stringify(frame), count: 1, to: ws });
   }
 
   /** Sends everything queued now. */
@@ -74,18 +100,30 @@ export class Outbox {
     const queue = this.queue;
     if (queue.length === 0) return;
     this.queue = [];
+    this.queuedFrames = 0;
     this.queuedBytes = 0;
     this.lastFlushAt = Date.now();
-    const sockets = this.options.sockets();
 
-    const roomFrames: string[] = [];
+    const roomFrames: Pending[] = [];
     const direct = new Set<WebSocket>();
     let except = false;
     for (const p of queue) {
       if (p.to !== null) direct.add(p.to);
       else if (p.except) except = true;
-      else roomFrames.push(p.json);
+      else roomFrames.push(p);
     }
+    // Frames for single sockets only (a welcome, an ack): no need to visit the whole room.
+    if (roomFrames.length === 0 && !except) {
+      const bySocket = new Map<WebSocket, Pending[]>();
+      for (const p of queue) {
+        const frames = bySocket.get(p.to!);
+        if (frames) frames.push(p);
+        else bySocket.set(p.to!, [p]);
+      }
+      for (const [ws, frames] of bySocket) safeSend(ws, pack(frames));
+      return;
+    }
+    const sockets = this.options.sockets();
     // The common case: whole-room frames only, one payload for every socket.
     if (direct.size === 0 && !except) {
       const payload = pack(roomFrames);
@@ -103,7 +141,7 @@ export class Outbox {
       for (const p of queue) key += (p.to !== null ? p.to === ws : inRoom && !p.except?.(ws)) ? "1" : "0";
       let payload = cache.get(key);
       if (payload === undefined) {
-        const frames = queue.filter((_, i) => key.charCodeAt(i) === 49).map((p) => p.json);
+        const frames = queue.filter((_, i) => key.charCodeAt(i) === 49);
         payload = frames.length > 0 ? pack(frames) : null;
         cache.set(key, payload);
       }
@@ -136,13 +174,15 @@ export class Outbox {
   }
 
   private windowMs(): number {
-    return Math.min(MAX_WINDOW_MS, (this.options.windowMs ?? defaultWindowMs)(this.options.sockets().length));
+    const count = this.options.socketCount?.() ?? this.options.sockets().length;
+    return Math.min(MAX_WINDOW_MS, (this.options.windowMs ?? defaultWindowMs)(count));
   }
 
   private enqueue(p: Pending): void {
     this.queue.push(p);
+    this.queuedFrames += p.count;
     this.queuedBytes += p.json.length;
-    if (this.queue.length >= MAX_BATCH_FRAMES || this.queuedBytes >= MAX_BATCH_BYTES) return this.flush();
+    if (this.queuedFrames >= MAX_BATCH_FRAMES || this.queuedBytes >= MAX_BATCH_BYTES) return this.flush();
     if (this.timer !== null) return;
     const wait = Math.max(0, this.lastFlushAt + this.windowMs() - Date.now());
     // Even with no wait, leave at the end of this turn, so the rest of it (ack + message +
@@ -151,8 +191,9 @@ export class Outbox {
   }
 }
 
-function pack(frames: string[]): string {
-  return frames.length === 1 ? frames[0]! : `{"type":"batch","frames":[${frames.join(",")}]}`;
+function pack(frames: Pending[]): string {
+  if (frames.length === 1 && frames[0]!.count === 1) return frames[0]!.json;
+  return `{"type":"batch","frames":[${frames.map((p) => p.json).join(",")}]}`;
 }
 
 function safeSend(ws: WebSocket, payload: string): void {
