@@ -81,8 +81,8 @@ export function largeRoomGoalLines(results) {
   const top = Math.max(...L.sizes);
   const atTop = (t, v) => (v !== null && v >= top ? ` (${t} passed the largest size tried)` : "");
   if (sharded === null) {
-    lines.push(`ours-sharded serves at least ${goal}× the room ours serves at ${L.rate} msg/s (p99 ≤ ${L.p99Ms} ms): not measured (${why("ours-sharded")}); ours ${single ?? "–"}.`);
-    lines.push(`ours-sharded serves a room at least as large as socket.io-cluster's: not measured (${why("ours-sharded")}); socket.io-cluster ${cluster ?? why("socket.io-cluster")}.`);
+    lines.push(`ours-sharded serves at least ${goal}× the room ours serves at ${L.rate} msg/s (p99 ≤ ${L.p99Ms} ms): not measured, ${why("ours-sharded")}; ours ${single ?? "–"}.`);
+    lines.push(`ours-sharded serves a room at least as large as socket.io-cluster's: not measured, ${why("ours-sharded")}; socket.io-cluster ${cluster ?? why("socket.io-cluster")}.`);
   } else {
     lines.push(
       `ours-sharded serves at least ${goal}× the room ours serves at ${L.rate} msg/s (p99 ≤ ${L.p99Ms} ms): ours-sharded ${sharded}, ours ${single ?? "–"} → ` +
