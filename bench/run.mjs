@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- --quick] [-- --only fanout,cpu,mix,limits,notify,roomsize,memory,history,flush] [-- --targets ours,do-min]
+ * npm run bench [-- --quick] [-- --only fanout,cpu,mix,limits,notify,roomsize,largeroom,memory,history,flush] [-- --targets ours,do-min]
  *
  * Runs the whole suite against local workerd (the Miniflare that wrangler itself uses) and
  * Node baselines, then writes bench/results/latest.md, latest.json and latest.svg.
@@ -19,15 +19,17 @@ import { mix } from "./lib/scenario-mix.mjs";
 import { NOTIFY_VARIANTS } from "./lib/notify-setup.mjs";
 import { notify } from "./lib/scenario-notify.mjs";
 import * as scenarios from "./lib/scenarios.mjs";
-import { redisMissing, startRedis } from "./lib/redis.mjs";
-import { applyMigrations, startNodeTarget, startWorkerd } from "./lib/servers.mjs";
+import { redisMissing, startRedis, startRedisServer } from "./lib/redis.mjs";
+import { largeRoom } from "./lib/scenario-largeroom.mjs";
+import { applyMigrations, startNodeTarget, startSioCluster, startWorkerd } from "./lib/servers.mjs";
 import { LIMITS } from "./lib/session.mjs";
-import { OPTIONAL_TARGETS, TARGETS, makeTarget } from "./lib/targets.mjs";
+import { SHARD_CLASS, SHARD_VARS, projectDurableObjects, shardingMissing } from "./lib/sharding.mjs";
+import { LARGE_ROOM_ONLY, LARGE_ROOM_TARGETS, OPTIONAL_TARGETS, TARGETS, makeTarget } from "./lib/targets.mjs";
 import { BENCH_VARS } from "./lib/vars.mjs";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 
-const SECTIONS = ["fanout", "cpu", "mix", "limits", "notify", "roomsize", "history", "flush", "memory"];
+const SECTIONS = ["fanout", "cpu", "mix", "limits", "notify", "roomsize", "largeroom", "history", "flush", "memory"];
 
 const { flag, option, vars: withVars } = cliArgs();
 if (flag("help")) {
@@ -76,6 +78,16 @@ const FULL = {
     stepMs: 2500,
   },
   roomSize: { rate: 16, senders: 4, sizes: [100, 200, 400, 800, 1600, 3200], stepMs: 4000, refine: true },
+  // Issue 13: the same search with a looser p99 and further sizes, for the largeroom targets.
+  largeRoom: {
+    rate: 16,
+    senders: 4,
+    sizes: [200, 400, 800, 1600, 3200, 4800, 6400, 9600],
+    stepMs: 4000,
+    refine: true,
+    p99Ms: 150,
+    goals: { shardedOverSingle: 1.8 },
+  },
   cpu: { configs: [[1, 10], [10, 100], [50, 500]], rounds: 3, stepMs: 5000 },
   // Acting sockets (a fifth of them send, the rest react and read) × receivers, actions/s.
   mix: { configs: [[10, 100], [4, 10]], rates: { "10x100": 25, "4x10": 100 }, rounds: 3, stepMs: 5000, seedRate: 200 },
@@ -104,6 +116,7 @@ const QUICK_CFG = {
     stepMs: 1200,
   },
   roomSize: { rate: 16, senders: 4, sizes: [400, 1200], stepMs: 1200 },
+  largeRoom: { rate: 16, senders: 4, sizes: [400, 1600], stepMs: 1200, refine: false, p99Ms: 150, goals: { shardedOverSingle: 1.8 } },
   // The quick run compares the Durable Object targets only (the CPU goal is about do-min).
   cpu: { configs: [[10, 100]], rounds: 1, stepMs: 1200, targets: ["do-min", "do-sql", "ours"] },
   mix: { configs: [[10, 100]], rates: { "10x100": 25 }, rounds: 1, stepMs: 1200, seedRate: 200 },
@@ -134,7 +147,7 @@ if (option("limits-configs")) {
   cfg.limits.configs = parsed.map(([sr]) => sr.split("x").map(Number));
   cfg.limits.rates = Object.fromEntries(parsed.map(([sr, rate]) => [sr, Number(rate ?? cfg.limits.rates[sr] ?? 25)]));
 }
-if (option("sizes")) cfg.roomSize.sizes = option("sizes").split(",").map(Number);
+if (option("sizes")) cfg.roomSize.sizes = cfg.largeRoom.sizes = option("sizes").split(",").map(Number);
 const only = option("only")?.split(",") ?? SECTIONS;
 const unknown = only.filter((s) => !SECTIONS.includes(s));
 if (unknown.length) throw new Error(`unknown section ${unknown.join(", ")} (sections: ${SECTIONS.join(", ")})`);
@@ -143,6 +156,12 @@ const targets = (option("targets") ?? [...TARGETS, ...(beforeOutboxArg ? OPTIONA
   .split(",")
   .filter((t) => TARGETS.includes(t) || (beforeOutboxArg && OPTIONAL_TARGETS.includes(t)));
 const outName = option("out") ?? "latest";
+// The largeroom section has targets of its own (two of them run nowhere else); --targets narrows them too.
+const largeRoomTargets = option("targets")
+  ? option("targets").split(",").filter((t) => LARGE_ROOM_TARGETS.includes(t))
+  : LARGE_ROOM_TARGETS;
+const runsLargeRoom = only.includes("largeroom") && largeRoomTargets.length > 0;
+const largeRoomNeeds = (t) => runsLargeRoom && largeRoomTargets.includes(t);
 
 // ---- Progress ------------------------------------------------------------------------------
 
@@ -183,7 +202,10 @@ function git(...a) {
 }
 
 async function main() {
-  log(`edge-chat bench (${QUICK ? "quick" : "full"}): ${only.join(", ")} on ${targets.join(", ")}`);
+  log(
+    `edge-chat bench (${QUICK ? "quick" : "full"}): ${only.join(", ")}${targets.length ? ` on ${targets.join(", ")}` : ""}` +
+      (runsLargeRoom ? ` (largeroom: ${largeRoomTargets.join(", ")})` : ""),
+  );
   await mkdir(RESULTS_DIR, { recursive: true });
   // Local D1 and Durable Object state for this run only. Leftovers of earlier runs are removed,
   // but never the state of a run that is still going (its pid is in the name).
@@ -204,7 +226,13 @@ async function main() {
   log("applying D1 migrations to a fresh local state …");
   await applyMigrations(stateDir);
 
-  const needsWorkerd = targets.some((t) => t.startsWith("do-") || t === "ours") || only.includes("history") || only.includes("flush");
+  const otherSections = only.some((s) => s !== "largeroom");
+  const needsWorkerd =
+    (otherSections && targets.some((t) => t.startsWith("do-") || t === "ours")) ||
+    only.includes("history") ||
+    only.includes("flush") ||
+    largeRoomNeeds("ours") ||
+    largeRoomNeeds("ours-sharded");
   const servers = {};
   const stopAll = async () => Promise.all(Object.values(servers).map((s) => s.stop().catch(() => {})));
   process.once("SIGINT", async () => {
@@ -232,9 +260,34 @@ async function main() {
       }
       limitVariants = { variants: limitVariantVars(VARS, servers.redis), skipped };
     }
-    if (needsWorkerd) servers.workerd = await startWorkerd(stateDir, VARS, { variants: limitVariants?.variants });
-    if (targets.includes("raw")) servers.raw = await startNodeTarget("raw");
-    if (targets.includes("socket.io")) servers["socket.io"] = await startNodeTarget("socket.io");
+    // The largeroom section: the shards' second workerd and the Socket.IO cluster on Redis, when
+    // they can run here; otherwise the section notes why a target was skipped.
+    const largeRoomSkipped = {};
+    let sharding = null;
+    if (largeRoomNeeds("ours-sharded")) {
+      const missing = shardingMissing(await projectDurableObjects(ROOT));
+      if (missing) largeRoomSkipped["ours-sharded"] = missing;
+      else sharding = { registry: join(stateDir, "dev-registry"), stateDir: join(stateDir, "shards") };
+    }
+    if (needsWorkerd) {
+      servers.workerd = await startWorkerd(stateDir, VARS, { variants: limitVariants?.variants, ...(sharding && { registry: sharding.registry, sharded: true }) });
+    }
+    if (sharding) {
+      await mkdir(sharding.stateDir, { recursive: true });
+      await applyMigrations(sharding.stateDir);
+      servers.shards = await startWorkerd(sharding.stateDir, VARS, { registry: sharding.registry, role: "shards" });
+    }
+    if (targets.includes("raw") && otherSections) servers.raw = await startNodeTarget("raw");
+    if ((targets.includes("socket.io") && otherSections) || largeRoomNeeds("socket.io")) servers["socket.io"] = await startNodeTarget("socket.io");
+    if (largeRoomNeeds("socket.io-cluster")) {
+      const missing = redisMissing();
+      if (missing) largeRoomSkipped["socket.io-cluster"] = missing;
+      else {
+        servers.sioRedis = await startRedisServer();
+        servers["socket.io-cluster"] = await startSioCluster(servers.sioRedis);
+        log(`socket.io-cluster: 2 Socket.IO processes on redis-server ${servers.sioRedis.version} at ${servers.sioRedis.url}`);
+      }
+    }
     log(
       `servers up: ${Object.entries(servers)
         .map(([k, s]) => `${k} pid ${s.pids.join("+")}`)
@@ -249,6 +302,16 @@ async function main() {
       servers,
       targets,
       limitVariants,
+      largeRoom: {
+        targets: largeRoomTargets,
+        skipped: largeRoomSkipped,
+        about: {
+          shardClass: SHARD_CLASS,
+          shardVars: SHARD_VARS,
+          redis: servers.sioRedis?.version ?? null,
+          sioProcesses: servers["socket.io-cluster"]?.bases.length ?? null,
+        },
+      },
       log,
       logStep,
       progressNote,
@@ -274,6 +337,7 @@ async function main() {
         limits: LIMITS,
         config: cfg,
         targets,
+        ...(runsLargeRoom && { largeRoomTargets }),
         oursOutbox: option("ours-outbox"),
         beforeOutbox: beforeOutboxArg,
       },
@@ -286,6 +350,7 @@ async function main() {
       ["limits", "rate limits on the send path", limitsSection, "limits"],
       ["notify", "notifications on the send path", notify, "notify"],
       ["roomsize", "room size", scenarios.roomSize, "roomSize"],
+      ["largeroom", "large room (issue 13)", largeRoom, "largeRoom"],
       ["history", "history", scenarios.history, "history"],
       ["flush", "flush", scenarios.flush, "flush"],
     ];
@@ -302,6 +367,10 @@ async function main() {
       if (!only.includes(key)) continue;
       if (key === "limits" && !limitVariants) {
         log(`== ${title} == skipped: it measures variants of ours, which is not among --targets`);
+        continue;
+      }
+      if (key === "largeroom" && !runsLargeRoom) {
+        log(`== ${title} == skipped: none of its targets (${LARGE_ROOM_TARGETS.join(", ")}) is among --targets`);
         continue;
       }
       if (key === "notify" && !targets.includes("ours")) {

@@ -6,7 +6,7 @@
  * the machine's monotonic clock (shared by all processes). Histograms are HDR, in µs.
  *
  * Commands (IPC `{ id, cmd, ... }`, answered with `{ id, ok, ... }`):
- *   connect  { target, base, room, users: [{ id, token? }], count, concurrency }
+ *   connect  { target, base, bases?, room, users: [{ id, token? }], count, concurrency }
  *   arm      { tag }                     count frames of this step only, reset histograms
  *   send     { tag, rate, count, startUs, textBytes, mix?, mention? }   (the sender process)
  *   collect  { tag, expected, deadlineUs, plan? }  wait for full delivery (or the deadline)
@@ -176,6 +176,8 @@ function urlFor(target, base, room, user) {
   switch (target) {
     case "ours":
     case "ours-before":
+    // The project with its room's sockets spread over shards in a second workerd (largeroom).
+    case "ours-sharded":
     // The project with other settings, beside ours in the same workerd (the limits section).
     case "limits-off":
     case "limits-embedded":
@@ -193,9 +195,17 @@ function urlFor(target, base, room, user) {
   }
 }
 
-async function connect({ target, base, room, users, count, concurrency = 64 }) {
+/** Targets spoken to through socket.io-client. */
+const SOCKET_IO = new Set(["socket.io", "socket.io-cluster"]);
+
+/**
+ * `bases`: several entry points of one target (a cluster's processes); the sockets take them in
+ * turn, counted over this process's sockets, as a sticky load balancer spreads its clients.
+ */
+async function connect({ target, base, bases = null, room, users, count, concurrency = 64 }) {
   const started = nowUs();
   const fresh = [];
+  const offset = conns.length;
   let next = 0;
   let failed = 0;
   let firstError = null;
@@ -203,7 +213,8 @@ async function connect({ target, base, room, users, count, concurrency = 64 }) {
     while (next < count) {
       const i = next++;
       const user = users[i % users.length];
-      const conn = target === "socket.io" ? new SioConn(base, room, user.id) : new WsConn(urlFor(target, base, room, user));
+      const at = bases ? bases[(offset + i) % bases.length] : base;
+      const conn = SOCKET_IO.has(target) ? new SioConn(at, room, user.id) : new WsConn(urlFor(target, at, room, user));
       try {
         await withTimeout(conn.opened, 60_000, "welcome");
         fresh.push(conn);

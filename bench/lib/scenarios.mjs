@@ -16,10 +16,10 @@ const nowUs = () => Number(process.hrtime.bigint() / 1000n);
  * the server). A valid step that fails is run once more, so a single stall cannot decide a
  * search on its own; the second result stands.
  */
-async function measured(ctx, session, rate, durationMs, label) {
-  const r = await attempt(ctx, session, rate, durationMs, label);
+async function measured(ctx, session, rate, durationMs, label, stepOptions = {}) {
+  const r = await attempt(ctx, session, rate, durationMs, label, stepOptions);
   if (!r.valid || r.pass || !ctx.cfg.confirmFailures) return r;
-  const again = await attempt(ctx, session, rate, durationMs, `${label} (again)`);
+  const again = await attempt(ctx, session, rate, durationMs, `${label} (again)`, stepOptions);
   again.firstTry = { pass: r.pass, latency: r.latency, deliveredRatio: r.deliveredRatio };
   return again.valid ? again : r;
 }
@@ -173,21 +173,33 @@ export async function interleave(ctx, label, targets, rounds, { open, turn, turn
 
 // ---- Room size -----------------------------------------------------------------------------
 
-export async function roomSize(ctx) {
+/**
+ * The largest room each target serves at a fixed rate: receivers grow through `sizes` until a
+ * step fails, then one size halfway (with `refine`). `options` (the largeroom section): its own
+ * `config` ({ rate, senders, sizes, stepMs, refine }), `targets`, the p99 bound `p99Ms`, a `label`,
+ * and `skipped` ({ target: why }) for targets that cannot run here (an entry with that note).
+ */
+export async function roomSize(ctx, { config = ctx.cfg.roomSize, targets = ctx.targets, p99Ms, label = "room size", skipped = {} } = {}) {
   const { cfg } = ctx;
-  const { rate, senders, sizes, stepMs } = cfg.roomSize;
+  const { rate, senders, sizes, stepMs } = config;
+  const stepOptions = p99Ms === undefined ? {} : { p99Ms };
   const out = [];
-  for (const name of ctx.targets) {
-    const target = ctx.target(name);
+  for (const name of targets) {
     const entry = { target: name, rate, senders, steps: [], largest: null };
     out.push(entry);
+    if (skipped[name]) {
+      entry.skipped = skipped[name];
+      ctx.log(`  ${label} ${name}: skipped (${skipped[name]})`);
+      continue;
+    }
     let session;
     try {
+      const target = ctx.target(name);
       session = await Session.warm(target, "size", senders, sizes[0], rate, cfg.warmupMs);
       const grow = async (size) => {
         if (size > session.receiverCount) {
           const c = await session.addReceivers(size - session.receiverCount);
-          ctx.log(`  room size ${name}: ${size} receivers connected (${(c.ms / 1000).toFixed(1)} s)`);
+          ctx.log(`  ${label} ${name}: ${size} receivers connected (${(c.ms / 1000).toFixed(1)} s)`);
           await session.settle();
         } else if (size < session.receiverCount) {
           await session.removeReceivers(session.receiverCount - size);
@@ -195,7 +207,7 @@ export async function roomSize(ctx) {
           await session.settle();
         }
         if (session.receiverCount !== size) throw new Error(`room has ${session.receiverCount} receivers, wanted ${size}`);
-        const r = await measured(ctx, session, rate, stepMs, `room size ${name} R=${size}`);
+        const r = await measured(ctx, session, rate, stepMs, `${label} ${name} R=${size}`, stepOptions);
         r.size = size;
         entry.steps.push(r);
         return r;
@@ -214,14 +226,14 @@ export async function roomSize(ctx) {
         entry.largest = size;
       }
       // Between the largest pass and the first failure, one more size (e.g. 2400 for 1600 → 3200).
-      if (cfg.roomSize.refine && entry.largest && failedAt && failedAt - entry.largest >= 200) {
+      if (config.refine && entry.largest && failedAt && failedAt - entry.largest >= 200) {
         const mid = Math.round((entry.largest + failedAt) / 2 / 100) * 100;
         const r = await grow(mid);
         if (r.valid && r.pass) entry.largest = mid;
       }
     } catch (err) {
       entry.error = String(err?.message ?? err);
-      ctx.log(`  room size ${name}: ERROR ${entry.error}`);
+      ctx.log(`  ${label} ${name}: ERROR ${entry.error}`);
     } finally {
       await session?.close();
     }

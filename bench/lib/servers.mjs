@@ -2,6 +2,7 @@
  * Starting and stopping the targets. Every server runs in its own process(es) so its CPU and
  * memory can be read from /proc apart from the load generator's:
  *   raw, socket.io      one Node process each
+ *   socket.io-cluster   two socket.io processes and a redis-server (the largeroom section)
  *   ours, do-min, do-sql one workerd (child of a small Miniflare host process)
  */
 import { fork, spawn } from "node:child_process";
@@ -37,12 +38,12 @@ async function stopChild(child) {
   clearTimeout(t);
 }
 
-/** raw or socket.io, in a fresh Node process. */
-export async function startNodeTarget(kind) {
+/** raw or socket.io, in a fresh Node process (`env`: more environment for it). */
+export async function startNodeTarget(kind, env = {}) {
   const script = kind === "raw" ? "raw-server.mjs" : "sio-server.mjs";
   const child = fork(join(BENCH_DIR, "targets", script), [], {
     execArgv: ["--expose-gc"],
-    env: ENV,
+    env: { ...ENV, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const ready = await waitReady(child, kind);
@@ -60,12 +61,44 @@ export async function startNodeTarget(kind) {
 }
 
 /**
+ * socket.io-cluster: `processes` Socket.IO servers joined by `@socket.io/redis-adapter` on the
+ * given redis-server (lib/redis.mjs startRedisServer). `bases` are the processes' URLs: clients
+ * are spread over them as a sticky load balancer would. `pids` are every process the cluster
+ * runs on, Redis included; `parts` names them for the per-process CPU figures.
+ */
+export async function startSioCluster(redis, processes = 2) {
+  const nodes = [];
+  try {
+    for (let i = 0; i < processes; i++) nodes.push(await startNodeTarget("socket.io", { SIO_REDIS_URL: redis.url }));
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw err;
+  }
+  const parts = Object.fromEntries(nodes.map((n, i) => [`socket.io ${i + 1}`, n.pids]));
+  parts["redis-server"] = redis.pids;
+  return {
+    kind: "socket.io-cluster",
+    base: nodes[0].base,
+    bases: nodes.map((n) => n.base),
+    pids: [...nodes.flatMap((n) => n.pids), ...redis.pids],
+    rssPids: [...nodes.flatMap((n) => n.rssPids), ...redis.pids],
+    parts,
+    async gc() {
+      await Promise.all(nodes.map((n) => n.gc()));
+    },
+    stop: () => Promise.all(nodes.map((n) => n.stop())),
+  };
+}
+
+/**
  * The workerd holding ours, do-min, do-sql (and the seedable project for history/flush).
  * `variants` ({ name: { VAR: value } }) adds the project once more per name with those vars
- * (the `limits` section), at `urls.variants[name]`.
+ * (the `limits` section), at `urls.variants[name]`. `registry` (a directory) and `sharded` or
+ * `role: "shards"`: the two processes of ours-sharded (lib/workerd-host.mjs, lib/sharding.mjs).
  */
-export async function startWorkerd(stateDir, vars, { inspectorPort, variants = {} } = {}) {
-  const child = fork(join(BENCH_DIR, "lib/workerd-host.mjs"), [stateDir, JSON.stringify(vars), JSON.stringify(variants)], {
+export async function startWorkerd(stateDir, vars, { inspectorPort, variants = {}, registry, sharded = false, role } = {}) {
+  const options = JSON.stringify({ registry, sharded, role });
+  const child = fork(join(BENCH_DIR, "lib/workerd-host.mjs"), [stateDir, JSON.stringify(vars), JSON.stringify(variants), options], {
     env: inspectorPort ? { ...ENV, BENCH_INSPECTOR_PORT: String(inspectorPort) } : ENV,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -8,6 +8,14 @@ export const TARGETS = ["raw", "socket.io", "do-min", "do-sql", "ours"];
 /** Only with --before-outbox: the project built with an earlier src/room/outbox.ts. */
 export const OPTIONAL_TARGETS = ["ours-before"];
 
+/**
+ * The largeroom section's targets (issue 13): ours as it is (sharding off), ours with its shards
+ * in a second workerd (lib/sharding.mjs), Socket.IO, and two Socket.IO processes on Redis. The
+ * last two of these run in no other section.
+ */
+export const LARGE_ROOM_TARGETS = ["ours", "ours-sharded", "socket.io", "socket.io-cluster"];
+export const LARGE_ROOM_ONLY = ["ours-sharded", "socket.io-cluster"];
+
 /** Targets whose servers answer react and read (the mix section); raw and socket.io do not. */
 export const MIX_TARGETS = ["do-min", "do-sql", "ours", "ours-before"];
 
@@ -35,6 +43,34 @@ let roomCounter = 0;
 const plainRoom = (label) => `${label}-${Date.now().toString(36)}-${++roomCounter}`;
 
 export function makeTarget(name, servers) {
+  if (name === "socket.io-cluster") {
+    const server = servers[name];
+    return {
+      name,
+      base: server.base,
+      bases: server.bases,
+      pids: server.pids,
+      rssPids: server.rssPids,
+      parts: server.parts,
+      server,
+      users: async (prefix, n) => ids(prefix, n).map((id) => ({ id })),
+      prepareRoom: async (label) => plainRoom(label),
+    };
+  }
+  if (name === "ours-sharded") {
+    const a = servers.workerd;
+    const b = servers.shards;
+    if (!a?.urls.sharded || !b) throw new Error("ours-sharded needs both workerd processes (the largeroom section starts them)");
+    return {
+      ...oursTarget(a.urls.sharded, a),
+      name,
+      // Receivers enter at the shards' workerd, as a load balancer would route them (lib/sharding.mjs).
+      receiverBase: b.urls.shards,
+      pids: [...a.pids, ...b.pids],
+      rssPids: [...a.rssPids, ...b.rssPids],
+      parts: { "workerd A (rooms)": a.pids, "workerd B (shards)": b.pids },
+    };
+  }
   if (name === "raw" || name === "socket.io") {
     const server = servers[name];
     return {

@@ -10,11 +10,17 @@
  * the DO's own sends are what is measured). Forked by bench/run.mjs with IPC; it replies
  * `{ ready, urls, pid, workerdPid }` and stops on `{ cmd: "stop" }`.
  *
- * argv: <stateDir> <json overrides for the project's vars> [<json variants>]
+ * argv: <stateDir> <json overrides for the project's vars> [<json variants>] [<json options>]
  *
  * Variants (the `limits` section): `{ "<name>": { VAR: value } }` adds the project once more per
  * name, as Worker `edge-chat-<name>` with those vars over the others (its own Durable Object
  * namespaces, the same D1), at `urls.variants[name]`.
+ *
+ * Options (the largeroom section's ours-sharded, lib/sharding.mjs): `{ registry, sharded: true }`
+ * adds Worker `edge-chat-sharded` (the project with sharding on, its shards in another workerd)
+ * at `urls.sharded`, and registers this workerd's Workers in the dev registry directory
+ * `registry`. `{ registry, role: "shards" }` makes this the second workerd: only the project as
+ * Worker `edge-chat-shards`, holding the shard objects, at `urls.shards`.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -23,9 +29,12 @@ import { pathToFileURL } from "node:url";
 import { BUILD_DIR } from "./build.mjs";
 import { ROOT } from "./paths.mjs";
 
-const [stateDir, overridesJson = "{}", variantsJson = "{}"] = process.argv.slice(2);
+import { ROOMS_WORKER, SHARDS_WORKER, SHARD_VARS, shardedDurableObjects } from "./sharding.mjs";
+
+const [stateDir, overridesJson = "{}", variantsJson = "{}", optionsJson = "{}"] = process.argv.slice(2);
 const overrides = JSON.parse(overridesJson);
 const variants = JSON.parse(variantsJson);
+const options = JSON.parse(optionsJson);
 
 // The Miniflare that wrangler (the project's pinned CLI) uses, not whatever is hoisted.
 const requireFromWrangler = createRequire(createRequire(join(ROOT, "package.json")).resolve("wrangler/package.json"));
@@ -53,12 +62,25 @@ const common = { compatibilityDate: projectOptions.compatibilityDate, compatibil
  */
 const bundle = (file) => ({ modules: [{ type: "ESModule", path: file, contents: readFileSync(file, "utf8") }] });
 
+/** The project with sharding on, in either process of ours-sharded (lib/sharding.mjs). */
+const shardedProject = (name, side) => ({
+  ...projectOptions,
+  name,
+  ...common,
+  ...bundle(join(BUILD_DIR, "ours.mjs")),
+  bindings: { ...bindings, ...SHARD_VARS },
+  durableObjects: shardedDurableObjects(projectOptions.durableObjects ?? {}, side),
+  unsafeDirectSockets: direct,
+});
+
 const mf = new Miniflare({
   host: "127.0.0.1",
   port: 0,
   cf: false, // no request.cf download: loopback only
   // bench/profile.mjs attaches the V8 profiler through workerd's inspector.
   ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {}),
+  // Two workerd processes find each other's Workers here (ours-sharded).
+  ...(options.registry ? { unsafeDevRegistryPath: options.registry } : {}),
   log: new Log(process.env.BENCH_WORKERD_LOG ? LogLevel.INFO : LogLevel.WARN),
   d1Persist: join(stateDir, "v3", "d1"),
   durableObjectsPersist: join(stateDir, "v3", "do"),
@@ -67,7 +89,7 @@ const mf = new Miniflare({
     stdout.on("data", (d) => process.env.BENCH_WORKERD_LOG && process.stderr.write(d));
     stderr.on("data", (d) => process.stderr.write(d));
   },
-  workers: [
+  workers: options.role === "shards" ? [shardedProject(SHARDS_WORKER, "shards")] : [
     {
       ...projectOptions,
       name: "edge-chat",
@@ -116,20 +138,23 @@ const mf = new Miniflare({
       durableObjects: { ROOM: { className: "BenchRoom", useSQLite: true } },
       unsafeDirectSockets: direct,
     },
+    ...(options.sharded ? [shardedProject(ROOMS_WORKER, "rooms")] : []),
   ],
 });
 
 await mf.ready;
-const urls = {
+const url = async (worker) => (await mf.unsafeGetDirectURL(worker)).href.replace(/\/$/, "");
+const urls = options.role === "shards" ? { shards: await url(SHARDS_WORKER) } : {
   ours: (await mf.unsafeGetDirectURL("edge-chat")).href.replace(/\/$/, ""),
   do: (await mf.unsafeGetDirectURL("bench-do")).href.replace(/\/$/, ""),
   seed: (await mf.unsafeGetDirectURL("bench-seed")).href.replace(/\/$/, ""),
 };
+if (options.sharded) urls.sharded = await url(ROOMS_WORKER);
 urls.variants = {};
 for (const name of Object.keys(variants)) {
   urls.variants[name] = (await mf.unsafeGetDirectURL(`edge-chat-${name}`)).href.replace(/\/$/, "");
 }
-if (existsSync(join(BUILD_DIR, "ours-before.mjs"))) {
+if (options.role !== "shards" && existsSync(join(BUILD_DIR, "ours-before.mjs"))) {
   urls.oursBefore = (await mf.unsafeGetDirectURL("edge-chat-before")).href.replace(/\/$/, "");
 }
 

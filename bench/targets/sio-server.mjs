@@ -5,6 +5,12 @@
  * (Socket.IO encodes a broadcast once and writes it to each socket). WebSocket transport only,
  * no per-message compression (Socket.IO's default), the same as the other targets.
  *
+ * socket.io-cluster: the same server as one of several processes, with SIO_REDIS_URL set: the
+ * rooms span the processes through `@socket.io/redis-adapter` (a broadcast is published to Redis
+ * once and each process writes it to its own sockets of the room), and a room's sequence numbers
+ * come from one Redis INCR per message, so they stay one sequence across the processes (as the
+ * single process's counter is). The design Socket.IO documents for scaling out.
+ *
  * Run by bench/run.mjs with an IPC channel: it reports `{ ready, port }` and answers `gc`.
  */
 import { obeyRunner } from "./control.mjs";
@@ -12,7 +18,18 @@ import { buildMessage } from "./message.mjs";
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
+const REDIS_URL = process.env.SIO_REDIS_URL;
+
+/** The room's next sequence number (and the last one, for the welcome): in memory, or in Redis for the cluster. */
 const seqs = new Map();
+const local = {
+  next: async (roomId) => {
+    const seq = (seqs.get(roomId) ?? 0) + 1;
+    seqs.set(roomId, seq);
+    return seq;
+  },
+  last: async (roomId) => seqs.get(roomId) ?? 0,
+};
 
 const http = createServer();
 const io = new Server(http, {
@@ -23,26 +40,38 @@ const io = new Server(http, {
   // The default 20 s ping would add traffic to idle-connection memory runs; keep it, it is real.
 });
 
-io.on("connection", (socket) => {
+let counter = local;
+if (REDIS_URL) {
+  const { Redis } = await import("ioredis");
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const pub = new Redis(REDIS_URL);
+  const sub = pub.duplicate();
+  io.adapter(createAdapter(pub, sub));
+  counter = {
+    next: (roomId) => pub.incr(`seq:${roomId}`),
+    last: async (roomId) => Number((await pub.get(`seq:${roomId}`)) ?? 0),
+  };
+}
+
+io.on("connection", async (socket) => {
   const roomId = String(socket.handshake.query.room ?? "room");
   const user = String(socket.handshake.query.user ?? "anon");
   const author = { id: user, name: user };
+  socket.on("send", async (frame, ack) => {
+    if (!frame || frame.type !== "send" || typeof frame.clientId !== "string" || typeof frame.text !== "string") return;
+    const seq = await counter.next(roomId);
+    const message = buildMessage({ roomId, seq, clientId: frame.clientId, author, text: frame.text });
+    if (typeof ack === "function") ack({ type: "ack", clientId: message.clientId, id: message.id, seq, createdAt: message.createdAt });
+    io.to(roomId).emit("frame", { type: "message", message });
+  });
   socket.join(roomId);
   socket.emit("frame", {
     type: "welcome",
     room: { id: roomId },
     you: { ...author, kind: "member" },
-    lastSeq: seqs.get(roomId) ?? 0,
+    lastSeq: await counter.last(roomId),
     online: [],
     recent: [],
-  });
-  socket.on("send", (frame, ack) => {
-    if (!frame || frame.type !== "send" || typeof frame.clientId !== "string" || typeof frame.text !== "string") return;
-    const seq = (seqs.get(roomId) ?? 0) + 1;
-    seqs.set(roomId, seq);
-    const message = buildMessage({ roomId, seq, clientId: frame.clientId, author, text: frame.text });
-    if (typeof ack === "function") ack({ type: "ack", clientId: message.clientId, id: message.id, seq, createdAt: message.createdAt });
-    io.to(roomId).emit("frame", { type: "message", message });
   });
 });
 
