@@ -57,12 +57,7 @@ describe("web app: chatting", () => {
     const w = await setup();
     const a = await w.person("Alice", "alice");
     const b = await w.person("Bob", "bob");
-    const res = await fetch(`${w.url}/api/rooms/direct`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${a.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ userId: "bob" }),
-    });
-    const { room } = (await res.json()) as { room: { id: string } };
+    const { room } = await a.api.directRoom("bob");
     await openRoom(a.page, room.id);
     await openRoom(b.page, room.id);
     const status = a.page.locator(".room-head .presence");
@@ -263,12 +258,7 @@ describe("web app: chatting", () => {
     const w = await setup();
     const a = await w.person("Alice", "alice");
     const b = await w.person("Bob", "bob");
-    const res = await fetch(`${w.url}/api/rooms/direct`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${a.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ userId: "bob" }),
-    });
-    const { room } = (await res.json()) as { room: { id: string } };
+    const { room } = await a.api.directRoom("bob");
     for (let i = 1; i <= 120; i++) await a.api.postMessage(room.id, { text: `Earlier ${i}` });
     await openRoom(a.page, room.id);
     await say(a.page, "Are you there?");
