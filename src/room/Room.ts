@@ -190,10 +190,6 @@ export class Room extends DurableObject<Bindings> {
    * the welcome, and after it everything the room sends.
    */
   private async join(roomId: string, user: Identity, add: () => { peer: Peer; before: PresenceStatus; after: PresenceStatus }): Promise<void> {
-    // A user who connects while the room still counts a socket of theirs on a shard is often one
-    // whose shard lost it (restarted, its sockets closed, before the room heard): their shards'
-    // rosters are compared now rather than at their next delivery.
-    for (const shard of new Set(this.shards.sockets.socketsOf(user.id).map((s) => s.shard))) void this.reconcile(shard);
     const recent = await this.recentMessages(roomId);
     // Frames already queued predate this socket; send them before it joins the room.
     this.p.outbox.flush();
@@ -293,9 +289,15 @@ export class Room extends DurableObject<Bindings> {
    * this object, a number for that shard (src/room/placement.ts), to which the Worker hands the
    * upgrade itself, so the socket's frames never flow through this object.
    */
-  admit(roomId: string, user: Identity): RoomResult<{ role: Role; shard: number | null }> {
+  async admit(roomId: string, user: Identity): Promise<RoomResult<{ role: Role; shard: number | null }>> {
     const access = this.access(roomId, user);
-    return access.ok ? ok({ role: access.value.role, shard: this.shards.placement.place() }) : access;
+    if (!access.ok) return access;
+    // A user who connects while the room still counts a socket of theirs on a shard is often one
+    // whose shard lost it (restarted, its sockets closed, before the room heard): those shards'
+    // rosters are compared first, so the room neither counts the lost socket nor places around it.
+    const theirs = new Set(this.shards.sockets.socketsOf(user.id).map((s) => s.shard));
+    if (theirs.size > 0) await Promise.all([...theirs].map((shard) => this.reconcile(shard)));
+    return ok({ role: access.value.role, shard: this.shards.placement.place() });
   }
 
   async create(room: NewRoom, roster: Member[]) {
