@@ -103,6 +103,12 @@ export class Room extends DurableObject<Bindings> {
         waitUntil: (promise) => ctx.waitUntil(promise),
         count: (shard) => shardSockets.countOn(shard),
         stale: (shard) => void this.reconcile(shard),
+        epoch: () => {
+          // Strictly later than any earlier instance's, even one started within the same millisecond.
+          const epoch = Math.max(Date.now(), (ctx.storage.kv.get<number>("shardEpoch") ?? 0) + 1);
+          ctx.storage.kv.put("shardEpoch", epoch);
+          return epoch;
+        },
       }),
       placement: new Placement(config.roomShardThreshold, { here: () => connections.size, on: (shard) => shardSockets.countOn(shard) }),
     };
@@ -466,9 +472,11 @@ export class Room extends DurableObject<Bindings> {
    * shard holds that the room does not know are joins on their way.)
    */
   private async reconcile(shard: number): Promise<void> {
+    // Only sockets counted before the question: one that joins meanwhile may be missing from the answer.
+    const counted = this.shards.sockets.idsOn(shard);
     try {
       const held = new Set(await this.shards.links.roster(shard));
-      const gone = this.shards.sockets.idsOn(shard).filter((id) => !held.has(id));
+      const gone = counted.filter((id) => !held.has(id));
       // Mostly leaves whose report is on its way (counted out here first; the report then finds nothing).
       if (gone.length > 0) log.info({ msg: "shard sockets gone unreported", shard, sockets: gone.length });
       for (const id of gone) {

@@ -29,6 +29,8 @@ export interface ShardLinkOptions {
   count: (shard: number) => number;
   /** The shard restarted, or its count disagrees with the room's: the room compares rosters. */
   stale: (shard: number) => void;
+  /** This room instance's epoch, later than any earlier instance's; asked once, when first needed. */
+  epoch: () => number;
 }
 
 class Link {
@@ -45,11 +47,15 @@ class Link {
 }
 
 export class ShardLinks {
-  /** This room instance's epoch: numbers start again at 1 with every instance. */
-  readonly epoch = Date.now();
   private readonly links = new Map<number, Link>();
+  private started: number | null = null;
 
   constructor(private readonly o: ShardLinkOptions) {}
+
+  /** This room instance's epoch: call numbers start again at 1 with every instance. */
+  get epoch(): number {
+    return (this.started ??= this.o.epoch());
+  }
 
   /** Queues what an outbox flush has for shards: whole-room frames to each of `shards`, a socket's own to its shard. */
   forward(frames: Pending[], shards: number[]): void {
@@ -73,7 +79,12 @@ export class ShardLinks {
   /** The ids of the sockets a shard holds (or is about to), for the room to compare with its own. */
   async roster(shard: number): Promise<string[]> {
     const link = this.link(shard);
-    return (link.stub ??= this.o.stub(shard)).roster();
+    try {
+      return await (link.stub ??= this.o.stub(shard)).roster();
+    } catch (error) {
+      link.stub = null;
+      throw error;
+    }
   }
 
   private link(shard: number): Link {
