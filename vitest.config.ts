@@ -97,6 +97,9 @@ export default defineConfig({
           exclude: ["**/node_modules/**", ...CHANNEL_TESTS],
         },
       ),
+      // Very large rooms (src/shard/) at a small scale: two sockets per object, so a handful of
+      // sockets spans the room and three shards.
+      workers("shards", ["test/shards/**/*.test.ts"], { ...RAISED, ROOM_SHARD_THRESHOLD: "2" }),
       // The push and email channels, whose https requests the outbound service below routes to
       // local stand-ins. A project of their own: everything else keeps the runtime's own
       // networking (a dropped connection is an error there, not a 500 from the outbound hop).

@@ -10,11 +10,15 @@
  * - every unacknowledged message was stored once or not at all.
  *
  * Usage: npm run chaos -- [--rooms 3] [--clients 4] [--duration 60] [--kills 4]
- *          [--flush-ms 200] [--send-ms 1200] [--burst 3] [--seed N] [--keep]
+ *          [--flush-ms 200] [--send-ms 1200] [--burst 3] [--seed N] [--shards N] [--keep]
+ *
+ * `--shards N` runs with ROOM_SHARD_THRESHOLD=N: each room holds N sockets itself and places
+ * the rest on shard objects (README, "Very large rooms"), so `--shards 1` spreads a room's
+ * clients over the room and its shards.
  * Exits 1 on any loss, duplicate, gap or mismatch.
  */
 import { rmSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -34,6 +38,8 @@ export interface ChaosOptions {
   /** Sends each client fires just before a kill, so some are in flight when it lands. */
   burst: number;
   seed: number;
+  /** ROOM_SHARD_THRESHOLD for the run (sockets per object); 0 leaves wrangler.toml's. */
+  shardThreshold: number;
   /** Keep the state directory for inspection. */
   keep: boolean;
   log: (line: string) => void;
@@ -48,6 +54,7 @@ export const DEFAULTS: ChaosOptions = {
   sendEveryMs: 1200,
   burst: 3,
   seed: Date.now() % 1_000_000,
+  shardThreshold: 0,
   keep: false,
   log: (line) => console.log(line),
 };
@@ -67,6 +74,8 @@ export interface ChaosReport {
   resends: number;
   reconnects: number;
   d1Rows: number;
+  /** Shard objects the rooms used (their storage in the state directory). */
+  shardObjects: number;
   problems: string[];
   persistDir: string;
 }
@@ -171,14 +180,20 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   const server = new WranglerDev({
     port: await freePort(),
     persistDir,
-    vars: { DEV_MODE: "true", FLUSH_INTERVAL_MS: String(o.flushIntervalMs), ...CHAOS_BUDGETS },
+    vars: {
+      DEV_MODE: "true",
+      FLUSH_INTERVAL_MS: String(o.flushIntervalMs),
+      ...CHAOS_BUDGETS,
+      ...(o.shardThreshold > 0 ? { ROOM_SHARD_THRESHOLD: String(o.shardThreshold) } : {}),
+    },
   });
   const clients: ChaosClient[] = [];
   const tickers: ReturnType<typeof setTimeout>[] = [];
   let sending = false;
   let kills = 0;
 
-  log(`chaos: seed ${o.seed}, ${o.rooms} rooms x ${o.clients} clients, ${o.durationS} s, ${o.kills} kills, flush every ${o.flushIntervalMs} ms, state in ${persistDir}`);
+  const sharding = o.shardThreshold > 0 ? `, ${o.shardThreshold} socket(s) per object (shards on)` : "";
+  log(`chaos: seed ${o.seed}, ${o.rooms} rooms x ${o.clients} clients, ${o.durationS} s, ${o.kills} kills, flush every ${o.flushIntervalMs} ms${sharding}, state in ${persistDir}`);
   try {
     await applyMigrations(persistDir);
     let t = Date.now();
@@ -387,6 +402,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       resends,
       reconnects,
       d1Rows: d1.filter((r) => rooms.some((room) => room.id === r.room_id)).length,
+      shardObjects: await shardObjects(persistDir),
       problems,
       persistDir,
     };
@@ -403,6 +419,15 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   }
 }
 
+/** How many RoomShard objects have storage in the state directory (Miniflare keeps one SQLite file per object, and its own metadata.sqlite). */
+async function shardObjects(persistDir: string): Promise<number> {
+  const root = join(persistDir, "v3", "do");
+  const dirs = (await readdir(root).catch(() => [] as string[])).filter((d) => d.endsWith("-RoomShard"));
+  let n = 0;
+  for (const dir of dirs) n += (await readdir(join(root, dir))).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite").length;
+  return n;
+}
+
 export function formatReport(r: ChaosReport): string {
   const lines = [
     `chaos result (seed ${r.seed}): ${r.kills} kills, ${r.rooms} rooms, ${r.clients} clients`,
@@ -413,6 +438,7 @@ export function formatReport(r: ChaosReport): string {
     `  lost        ${r.lost}`,
     `  unacked     ${r.unackedStored + r.unackedNotStored} (stored once: ${r.unackedStored}, not stored: ${r.unackedNotStored})`,
     `  resends     ${r.resends}, reconnects ${r.reconnects}`,
+    ...(r.shardObjects > 0 ? [`  shards      ${r.shardObjects} shard objects used`] : []),
     r.problems.length === 0 ? "  OK: no loss, no duplicate, no gap, no mismatch" : `  FAILED: ${r.problems.length} problems`,
     ...r.problems.slice(0, 50).map((p) => `    - ${p}`),
   ];
@@ -453,12 +479,15 @@ function parseArgs(argv: string[]): Partial<ChaosOptions> {
       case "--seed":
         out.seed = num(i++);
         break;
+      case "--shards":
+        out.shardThreshold = num(i++);
+        break;
       case "--keep":
         out.keep = true;
         break;
       case "--help":
       case "-h":
-        console.log("npm run chaos -- [--rooms 3] [--clients 4] [--duration 60] [--kills 4] [--flush-ms 200] [--send-ms 1200] [--burst 3] [--seed N] [--keep]");
+        console.log("npm run chaos -- [--rooms 3] [--clients 4] [--duration 60] [--kills 4] [--flush-ms 200] [--send-ms 1200] [--burst 3] [--seed N] [--shards N] [--keep]");
         process.exit(0);
         break;
       default:

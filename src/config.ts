@@ -28,6 +28,11 @@ export interface Config {
    * 0: at once, whatever the room's size.
    */
   presenceIntervalMs: number;
+  /**
+   * Sockets per object in a room before new ones go to shard objects (src/shard/): the room
+   * holds this many itself, then each shard as many. 0: no shards, the room holds every socket.
+   */
+  roomShardThreshold: number;
   /** User sockets (devices) one user may hold open; one more closes their oldest. */
   maxUserSockets: number;
   /** How long a limit waits for Redis before its outage policy applies. */
@@ -115,6 +120,7 @@ function parseConfig(env: Bindings): Config {
     },
     maxSocketsPerRoom: int(env.MAX_SOCKETS_PER_ROOM, 10, 1),
     presenceIntervalMs: int(env.PRESENCE_INTERVAL_MS, 1000),
+    roomShardThreshold: int(env.ROOM_SHARD_THRESHOLD, 1000),
     maxUserSockets: int(env.MAX_USER_SOCKETS, 10, 1),
     redisTimeoutMs: int(env.REDIS_TIMEOUT_MS, 500, 1),
     topicStopWords: list(env.TOPIC_STOP_WORDS),

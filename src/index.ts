@@ -13,6 +13,7 @@ export { Stats } from "./admin/stats";
 export { Ticket } from "./auth/Ticket";
 export { Limiter } from "./limits";
 export { Room } from "./room/Room";
+export { RoomShard } from "./shard/RoomShard";
 export { User } from "./user/User";
 
 export default {

@@ -10,6 +10,7 @@ import { log } from "./log";
 /** The rooms' RPC methods the Worker calls; each call takes the request's log context along. */
 const ROOM_RPC = [
   "access",
+  "admit",
   "create",
   "addMember",
   "removeMember",

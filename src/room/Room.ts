@@ -4,6 +4,7 @@
  * handlers below check who is asking and delegate to the modules beside this file.
  */
 import { echoClose } from "../lib/close";
+import { frameBytes } from "../lib/frame-bytes";
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { NewRoom } from "../db/rooms";
@@ -32,7 +33,7 @@ import { Archive } from "./archive";
 import { Chat } from "./chat";
 import { Connections } from "./connections";
 import { Flusher } from "./flusher";
-import { readUpgrade } from "./handoff";
+import { readUpgrade, type Upgrade } from "./handoff";
 import { History } from "./history";
 import { Membership, type Member } from "./membership";
 import { Outbox } from "./outbox";
@@ -44,7 +45,11 @@ import { ReadPositions } from "./reads";
 import { Roster } from "./roster";
 import { MessageStore } from "./store";
 import { Typing } from "./typing";
-import { FrameBudget } from "./flood";
+import { FrameBudget, tooManyFrames } from "./flood";
+import { Placement } from "./placement";
+import { ShardLinks } from "./shard-links";
+import { ShardSocket, ShardSockets } from "./shard-sockets";
+import { shardStub } from "../shard/RoomShard";
 import { Guards } from "./guards";
 import { Settings, type RoomPatch } from "./settings";
 import { limitsFor } from "../limits";
@@ -58,6 +63,16 @@ import { userStub } from "../user/User";
 
 export type { RoomResult } from "./parts";
 
+/** A socket the room's handlers answer: one it holds, or one a shard holds for it (src/shard/). */
+type Peer = WebSocket | ShardSocket;
+
+/** The room's shards: the sockets they hold, the streams to them, where new sockets go. */
+interface Shards {
+  sockets: ShardSockets;
+  links: ShardLinks;
+  placement: Placement;
+}
+
 export class Room extends DurableObject<Bindings> {
   private readonly p: RoomParts;
   private readonly chat: Chat;
@@ -65,6 +80,7 @@ export class Room extends DurableObject<Bindings> {
   private readonly settings: Settings;
   private readonly frames: FrameBudget;
   private readonly erasure: RoomErasure;
+  private readonly shards: Shards;
   private roomId: string | null;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
@@ -79,6 +95,23 @@ export class Room extends DurableObject<Bindings> {
     const membership = new Membership(ctx.storage.sql, config.staff);
     const receipts = new Receipts(reads, membership);
     this.frames = new FrameBudget(config.rates.frames);
+    const shardSockets = new ShardSockets(ctx.storage.sql, presence);
+    this.shards = {
+      sockets: shardSockets,
+      links: new ShardLinks({
+        stub: (shard) => shardStub(env, this.roomId!, shard),
+        waitUntil: (promise) => ctx.waitUntil(promise),
+        count: (shard) => shardSockets.countOn(shard),
+        stale: (shard) => void this.reconcile(shard),
+        epoch: () => {
+          // Strictly later than any earlier instance's, even one started within the same millisecond.
+          const epoch = Math.max(Date.now(), (ctx.storage.kv.get<number>("shardEpoch") ?? 0) + 1);
+          ctx.storage.kv.put("shardEpoch", epoch);
+          return epoch;
+        },
+      }),
+      placement: new Placement(config.roomShardThreshold, { here: () => connections.size, on: (shard) => shardSockets.countOn(shard) }),
+    };
     this.p = {
       ctx,
       env,
@@ -96,7 +129,14 @@ export class Room extends DurableObject<Bindings> {
         batchRows: config.flushBatchRows,
         retainLocal: config.retainLocalMessages,
       }),
-      outbox: new Outbox({ sockets: () => connections.sockets(), socketCount: () => connections.size }),
+      outbox: new Outbox({
+        sockets: () => connections.sockets(),
+        socketCount: () => connections.size,
+        userOf: (ws) => connections.get(ws)?.id,
+        // Whole-room frames go to every shard holding sockets, once per flush (src/room/shard-links.ts).
+        forwarding: () => shardSockets.size > 0,
+        forward: (frames) => this.shards.links.forward(frames, shardSockets.shards()),
+      }),
       typing: new Typing((userId) => this.broadcastTyping(userId, false)),
       membership,
       // The room lives as long as its senders' budgets are used: sends draw tokens ahead.
@@ -106,7 +146,7 @@ export class Room extends DurableObject<Bindings> {
       stats: new StatsReporter(
         {
           roomId: () => this.roomId,
-          sockets: () => connections.size,
+          sockets: () => connections.size + shardSockets.size,
           onlineUserIds: () => presence.userIds(),
           typing: () => this.p.typing.count,
         },
@@ -142,36 +182,44 @@ export class Room extends DurableObject<Bindings> {
     return log.with({ requestId: upgrade.requestId, roomId: upgrade.roomId, userId: upgrade.user.id }, () => this.open(upgrade));
   }
 
-  private async open(upgrade: NonNullable<ReturnType<typeof readUpgrade>>): Promise<Response> {
+  private async open(upgrade: Upgrade): Promise<Response> {
     const access = this.access(upgrade.roomId, upgrade.user);
     if (!access.ok) return new Response(access.message, { status: access.code === "not_found" ? 404 : 403 });
-    const roomId = upgrade.roomId;
-    const recent = await this.recentMessages(roomId);
-
+    this.shards.placement.arrived(null);
     const { 0: client, 1: server } = new WebSocketPair();
+    await this.join(upgrade.roomId, upgrade.user, () => ({ peer: server, ...this.p.connections.add(server, upgrade.user, upgrade.requestId) }));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * A socket joins (one of the room's own, or one on a shard): `add` counts it in, then it gets
+   * the welcome, and after it everything the room sends.
+   */
+  private async join(roomId: string, user: Identity, add: () => { peer: Peer; before: PresenceStatus; after: PresenceStatus }): Promise<void> {
+    const recent = await this.recentMessages(roomId);
     // Frames already queued predate this socket; send them before it joins the room.
     this.p.outbox.flush();
-    this.closeOldestBeyondCap(upgrade.user.id);
-    const { before, after } = this.p.connections.add(server, upgrade.user, upgrade.requestId);
+    this.closeOldestBeyondCap(user.id);
+    const { peer, before, after } = add();
     this.p.stats.changed();
     const { presence } = this.p.connections;
     // Who is online now; the `presence` frames that follow (announced later in a large room,
     // to this socket as well) carry changes from here on, each with the count.
-    this.p.outbox.sendTo(server, {
+    this.p.outbox.sendTo(peer, {
       type: "welcome",
       room: { id: roomId },
-      you: upgrade.user,
+      you: user,
       lastSeq: this.p.store.lastSeq,
       online: presence.first(WELCOME_ONLINE_LIMIT),
       onlineCount: presence.onlineCount,
       recent,
     });
     // The welcome leaves alone and first: presence frames (this user's own `online` among them)
-    // go to every socket, this one too, and follow it.
+    // go to every socket, this one too, and follow it. (A shard's socket gets the room's frames
+    // from its welcome on: the welcome's place in the shard's stream is the moment it joined.)
     this.p.outbox.flush();
-    if (before !== after) this.reportPresence(roomId, upgrade.user.id, after);
-    await this.delivered(roomId, upgrade.user.id, this.p.store.lastSeq);
-    return new Response(null, { status: 101, webSocket: client });
+    if (before !== after) this.reportPresence(roomId, user.id, after);
+    await this.delivered(roomId, user.id, this.p.store.lastSeq);
   }
 
   async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
@@ -193,16 +241,19 @@ export class Room extends DurableObject<Bindings> {
       const { code, message, clientId } = parsed;
       return this.p.outbox.sendTo(ws, { type: "error", code, message, ...(clientId ? { clientId } : {}) });
     }
+    return this.onParsed(ws, roomId, user, parsed.frame);
+  }
+
+  /** A parsed frame from a socket here or on a shard (which checked its size and budget). */
+  private async onParsed(peer: Peer, roomId: string, user: Identity, frame: ClientFrame): Promise<void> {
     // Membership can change while a socket is open; every frame is checked against the copy.
     const role = this.p.membership.roleOf(user);
     if (role === null) {
-      this.p.outbox.sendTo(ws, { type: "error", code: "forbidden", message: "you are not a member of this room" });
-      this.p.outbox.flush();
+      this.p.outbox.sendTo(peer, { type: "error", code: "forbidden", message: "you are not a member of this room" });
       log.info({ msg: "socket closed: not a member" });
-      ws.close(1008, "not a member");
-      return this.leave(ws);
+      return this.closePeer(peer, 1008, "not a member");
     }
-    await this.onFrame(ws, roomId, user, role, parsed.frame);
+    await this.onFrame(peer, roomId, user, role, frame);
     this.p.outbox.flushIfDue();
   }
 
@@ -237,6 +288,22 @@ export class Room extends DurableObject<Bindings> {
     if (this.p.membership.info === null) return fail("not_found", "no such room");
     const role = this.p.membership.roleOf(user);
     return role === null ? fail("forbidden", "you are not a member of this room") : ok({ role });
+  }
+
+  /**
+   * Before a socket upgrade: whether the user may connect, and where the socket goes: null for
+   * this object, a number for that shard (src/room/placement.ts), to which the Worker hands the
+   * upgrade itself, so the socket's frames never flow through this object.
+   */
+  async admit(roomId: string, user: Identity): Promise<RoomResult<{ role: Role; shard: number | null }>> {
+    const access = this.access(roomId, user);
+    if (!access.ok) return access;
+    // A user who connects while the room still counts a socket of theirs on a shard is often one
+    // whose shard lost it (restarted, its sockets closed, before the room heard): those shards'
+    // rosters are compared first, so the room neither counts the lost socket nor places around it.
+    const theirs = new Set(this.shards.sockets.socketsOf(user.id).map((s) => s.shard));
+    if (theirs.size > 0) await Promise.all([...theirs].map((shard) => this.reconcile(shard)));
+    return ok({ role: access.value.role, shard: this.shards.placement.place() });
   }
 
   async create(room: NewRoom, roster: Member[]) {
@@ -359,19 +426,81 @@ export class Room extends DurableObject<Bindings> {
     return this.p.stats.snapshot();
   }
 
+  // ---- RPC from the room's shards (src/shard/) -----------------------------------------------
+
+  /**
+   * A shard accepted a socket placed on it and asks whether it may stay: the same checks as for
+   * the room's own sockets. Its welcome goes out in the shard's stream; the answer names this
+   * room instance, whose stream it is.
+   */
+  async shardJoin(roomId: string, shard: number, socketId: string, user: Identity, requestId?: string): Promise<RoomResult<{ epoch: number }>> {
+    return log.with({ requestId, roomId, userId: user.id }, async () => {
+      const access = this.access(roomId, user);
+      if (!access.ok) return access;
+      this.shards.placement.arrived(shard);
+      await this.join(roomId, user, () => {
+        const { socket, ...transition } = this.shards.sockets.add(shard, socketId, user, requestId);
+        return { peer: socket, ...transition };
+      });
+      return ok({ epoch: this.shards.links.epoch });
+    });
+  }
+
+  /** A frame from a socket on a shard, checked there for size and budget and parsed. */
+  async shardFrame(roomId: string, shard: number, socketId: string, frame: ClientFrame): Promise<void> {
+    const socket = this.shards.sockets.get(socketId);
+    if (!socket || socket.shard !== shard) {
+      // Forgotten here (its shard seemed to have lost it): it reconnects and is counted again.
+      this.shards.links.close(shard, socketId, 1011, "unknown connection");
+      return;
+    }
+    return log.with({ requestId: socket.requestId, roomId, userId: socket.user.id }, () => this.onParsed(socket, roomId, socket.user, frame));
+  }
+
+  /** Sockets on a shard closed. */
+  shardLeft(roomId: string, shard: number, socketIds: string[]): void {
+    this.bind(roomId);
+    for (const id of socketIds) {
+      const socket = this.shards.sockets.get(id);
+      if (socket?.shard === shard) this.leave(socket);
+    }
+  }
+
+  /**
+   * A shard restarted, or holds another number of sockets than the room counts: sockets the room
+   * counts there and the shard does not hold left without the room hearing of it. (Sockets the
+   * shard holds that the room does not know are joins on their way.)
+   */
+  private async reconcile(shard: number): Promise<void> {
+    // Only sockets counted before the question: one that joins meanwhile may be missing from the answer.
+    const counted = this.shards.sockets.idsOn(shard);
+    try {
+      const held = new Set(await this.shards.links.roster(shard));
+      const gone = counted.filter((id) => !held.has(id));
+      // Mostly leaves whose report is on its way (counted out here first; the report then finds nothing).
+      if (gone.length > 0) log.info({ msg: "shard sockets gone unreported", shard, sockets: gone.length });
+      for (const id of gone) {
+        const socket = this.shards.sockets.get(id);
+        if (socket) this.leave(socket);
+      }
+    } catch (error) {
+      log.warn({ msg: "shard roster unavailable", shard, error });
+    }
+  }
+
   // ---- Frames ------------------------------------------------------------------------------
 
-  private async onFrame(ws: WebSocket, roomId: string, user: Identity, role: Role, frame: ClientFrame): Promise<void> {
+  private async onFrame(peer: Peer, roomId: string, user: Identity, role: Role, frame: ClientFrame): Promise<void> {
     const { outbox } = this.p;
     switch (frame.type) {
       case "send": {
         const result = await this.chat.post(roomId, user, role, frame);
         if (!result.ok) {
           const { code, message, retryAfter } = result;
-          return outbox.sendTo(ws, { type: "error", code, message, clientId: frame.clientId, ...(retryAfter ? { retryAfter } : {}) });
+          return outbox.sendTo(peer, { type: "error", code, message, clientId: frame.clientId, ...(retryAfter ? { retryAfter } : {}) });
         }
         const { id, seq, createdAt } = result.value.message;
-        return outbox.sendTo(ws, { type: "ack", clientId: frame.clientId, id, seq, createdAt });
+        return outbox.sendTo(peer, { type: "ack", clientId: frame.clientId, id, seq, createdAt });
       }
       case "edit":
       case "delete": {
@@ -379,7 +508,7 @@ export class Room extends DurableObject<Bindings> {
           frame.type === "edit"
             ? await this.chat.edit(roomId, user, frame.id, frame.text)
             : await this.chat.delete(roomId, user, role, frame.id);
-        if (!result.ok) outbox.sendTo(ws, { type: "error", code: result.code, message: result.message });
+        if (!result.ok) outbox.sendTo(peer, { type: "error", code: result.code, message: result.message });
         return;
       }
       case "read":
@@ -387,7 +516,7 @@ export class Room extends DurableObject<Bindings> {
         return;
       case "sync": {
         const { messages, more } = await this.p.history.after(roomId, frame.after, SYNC_PAGE);
-        outbox.sendTo(ws, { type: "sync", messages, more });
+        outbox.sendTo(peer, { type: "sync", messages, more });
         const last = messages.at(-1);
         if (last) await this.delivered(roomId, user.id, last.seq);
         return;
@@ -402,15 +531,20 @@ export class Room extends DurableObject<Bindings> {
         }
         return;
       case "presence": {
-        const { before, after } = this.p.connections.setStatus(user.id, frame.status);
+        const before = this.p.connections.statusOf(user.id);
+        this.p.connections.setStatus(user.id, frame.status);
+        this.shards.sockets.setStatus(user.id, frame.status);
+        const after = this.p.connections.statusOf(user.id);
         if (before !== after) this.reportPresence(roomId, user.id, after);
         return;
       }
       case "ping":
-        return ws.send(PONG);
+        // Shards answer their sockets' pings themselves.
+        if (!(peer instanceof ShardSocket)) peer.send(PONG);
+        return;
       case "react": {
         const result = await this.chat.react(roomId, user, frame.id, frame.emoji, frame.on);
-        if (!result.ok) outbox.sendTo(ws, { type: "error", code: result.code, message: result.message });
+        if (!result.ok) outbox.sendTo(peer, { type: "error", code: result.code, message: result.message });
         return;
       }
     }
@@ -425,12 +559,7 @@ export class Room extends DurableObject<Bindings> {
       case "ok":
         return true;
       case "refuse":
-        this.p.outbox.sendTo(ws, {
-          type: "error",
-          code: "rate_limited",
-          message: `too many frames; slow down for ${verdict.retryAfter} s or this socket will be closed`,
-          retryAfter: verdict.retryAfter,
-        });
+        this.p.outbox.sendTo(ws, tooManyFrames(verdict.retryAfter));
         return false;
       case "drop":
         return false;
@@ -443,19 +572,35 @@ export class Room extends DurableObject<Bindings> {
     }
   }
 
-  /** A user at the socket cap in this room loses their oldest socket to the new one. */
+  /**
+   * A user at the socket cap in this room (its own sockets and its shards' together) loses their
+   * oldest socket to the new one.
+   */
   private closeOldestBeyondCap(userId: string): void {
     const { connections } = this.p;
-    while (connections.socketsOf(userId).length >= this.p.config.maxSocketsPerRoom) {
-      const oldest = connections.oldestOf(userId)!;
-      log.info({ msg: "socket closed: over the socket cap", closedRequestId: connections.get(oldest)?.requestId });
+    const cap = this.p.config.maxSocketsPerRoom;
+    const reason = `more than ${cap} sockets in this room: closing the oldest`;
+    for (;;) {
+      const far = this.shards.sockets.socketsOf(userId);
+      if (connections.socketsOf(userId).length + far.length < cap) return;
+      const near = connections.oldestOf(userId);
+      const nearSince = near ? (connections.get(near)?.since ?? 0) : Infinity;
+      const farOldest = far.reduce<ShardSocket | undefined>((a, b) => (!a || b.since < a.since ? b : a), undefined);
+      // Quietly: the user stays online through the new socket, so no presence change is sent.
+      if (farOldest && farOldest.since < nearSince) {
+        log.info({ msg: "socket closed: over the socket cap", closedRequestId: farOldest.requestId, shard: farOldest.shard });
+        this.p.outbox.flush();
+        this.shards.links.close(farOldest.shard, farOldest.id, 4008, reason);
+        this.shards.sockets.remove(farOldest.id);
+        continue;
+      }
+      log.info({ msg: "socket closed: over the socket cap", closedRequestId: connections.get(near!)?.requestId });
       try {
-        oldest.close(4008, `more than ${this.p.config.maxSocketsPerRoom} sockets in this room: closing the oldest`);
+        near!.close(4008, reason);
       } catch {
         // already closing
       }
-      // Quietly: the user stays online through the new socket, so no presence change is sent.
-      connections.remove(oldest);
+      connections.remove(near!);
     }
   }
 
@@ -499,23 +644,32 @@ export class Room extends DurableObject<Bindings> {
    * covers sockets accepted with accept(). test/node/close.test.ts pins what clients see.
    */
   private evict(userId: string): void {
-    const sockets = this.p.connections.socketsOf(userId);
+    const sockets: Peer[] = [...this.p.connections.socketsOf(userId), ...this.shards.sockets.socketsOf(userId)];
     if (sockets.length > 0) log.info({ msg: "removed member's sockets closed", removedUserId: userId, sockets: sockets.length });
-    for (const ws of sockets) {
+    for (const peer of sockets) this.closePeer(peer, 1008, "removed from the room");
+  }
+
+  /** Closes a socket, here or on its shard, after whatever is queued for it, and counts it out. */
+  private closePeer(peer: Peer, code: number, reason: string): void {
+    this.p.outbox.flush();
+    if (peer instanceof ShardSocket) {
+      this.shards.links.close(peer.shard, peer.id, code, reason);
+    } else {
       try {
-        ws.close(1008, "removed from the room");
+        peer.close(code, reason);
       } catch {
         // already closing
       }
-      this.leave(ws);
     }
+    this.leave(peer);
   }
 
-  private leave(ws: WebSocket): void {
-    const { connections, typing } = this.p;
-    const left = connections.remove(ws);
+  private leave(peer: Peer): void {
+    const { typing } = this.p;
+    const left = peer instanceof ShardSocket ? this.shards.sockets.remove(peer.id) : this.p.connections.remove(peer);
     if (!left) return;
-    const { user, before, after } = left;
+    const { before, after } = left;
+    const user = "socket" in left ? left.socket.user : left.user;
     this.p.stats.changed();
     if (after === "offline" && typing.stop(user.id)) this.broadcastTyping(user.id, false, user.name);
     if (after !== before && this.roomId !== null) this.reportPresence(this.roomId, user.id, after);
@@ -531,10 +685,10 @@ export class Room extends DurableObject<Bindings> {
   }
 
   private broadcastTyping(userId: string, on: boolean, name?: string): void {
-    const { connections } = this.p;
     this.p.stats.changed();
-    name ??= connections.socketsOf(userId).map((ws) => connections.get(ws)!.name)[0] ?? userId;
-    this.p.outbox.broadcast({ type: "typing", userId, name, on }, (ws) => connections.get(ws)?.id === userId);
+    name ??= this.p.connections.presence.nameOf(userId) ?? userId;
+    // Everyone but the typist's own sockets (on shards too: the stream names whom to leave out).
+    this.p.outbox.broadcast({ type: "typing", userId, name, on }, userId);
   }
 
   /** Presence changes that leave together (src/room/presence.ts says when): one send per socket. */
@@ -555,12 +709,4 @@ export class Room extends DurableObject<Bindings> {
       this.p.membership.initialize({ kind: "community", title: "Community", createdBy: null, createdAt: now }, []);
     }
   }
-}
-
-function frameBytes(data: string | ArrayBuffer): number {
-  if (typeof data !== "string") return data.byteLength;
-  // UTF-8 never takes fewer bytes than UTF-16 code units, nor more than three per unit.
-  if (data.length > MAX_FRAME_BYTES) return data.length;
-  if (data.length * 3 <= MAX_FRAME_BYTES) return data.length;
-  return new TextEncoder().encode(data).byteLength;
 }

@@ -77,15 +77,15 @@ export class Chat {
     this.p.reads.wrote(user.id, message.seq);
     this.p.flusher.schedule();
     if (this.p.typing.stop(user.id)) {
-      this.p.outbox.broadcast({ type: "typing", userId: user.id, name: user.name, on: false }, this.notFrom(user.id));
+      this.p.outbox.broadcast({ type: "typing", userId: user.id, name: user.name, on: false }, user.id);
     }
     // Nobody else can have read a message written just now; counting would re-sort every
     // member's position on every send.
     message.readBy = 0;
     const peer = this.p.receipts.peerOf(user.id);
     if (peer !== null) {
-      // Delivered when the other person has a socket here to receive the broadcast below.
-      if (this.p.connections.socketsOf(peer).length > 0) this.p.reads.deliver(peer, message.seq);
+      // Delivered when the other person has a socket (here or on a shard) to receive the broadcast below.
+      if (this.p.connections.statusOf(peer) !== "offline") this.p.reads.deliver(peer, message.seq);
       message.status = this.p.receipts.status(message.seq, peer);
     }
     this.p.outbox.broadcast({ type: "message", message });
@@ -199,9 +199,5 @@ export class Chat {
       if (!found[0]) throw new Error(`message ${seq} behind clientId ${clientId} is missing`);
       return found[0];
     });
-  }
-
-  private notFrom(userId: string) {
-    return (ws: WebSocket) => this.p.connections.get(ws)?.id === userId;
   }
 }

@@ -5,6 +5,7 @@
  * quiet socket has nothing left to count.
  */
 import type { Rate } from "../config";
+import type { ServerFrame } from "../protocol";
 import { advance, hit, retryAfterS, type Counts } from "../limits/sliding";
 
 /** Frames a socket may send after being told, before it is closed: frames already in flight. */
@@ -37,4 +38,14 @@ export class FrameBudget {
     if (state.strikes === 0) return { kind: "refuse", retryAfter: retryAfterS(result, now) };
     return state.strikes > GRACE ? { kind: "close" } : { kind: "drop" };
   }
+}
+
+/** What a socket is told when its frames are first refused. */
+export function tooManyFrames(retryAfter: number): ServerFrame {
+  return {
+    type: "error",
+    code: "rate_limited",
+    message: `too many frames; slow down for ${retryAfter} s or this socket will be closed`,
+    retryAfter,
+  };
 }

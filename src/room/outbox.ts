@@ -8,14 +8,27 @@
  */
 import type { ServerFrame } from "../protocol";
 
-interface Pending {
+/**
+ * A socket this object does not hold itself (one a shard holds, src/shard/): frames for it are
+ * handed to `forward` in queue order instead of being sent.
+ */
+export interface RemoteTarget {
+  readonly shard: number;
+  readonly id: string;
+}
+
+export type Target = WebSocket | RemoteTarget;
+
+export const isRemote = (to: Target): to is RemoteTarget => typeof (to as RemoteTarget).shard === "number";
+
+export interface Pending {
   /** One frame's JSON, or several frames' joined with commas (`count` says how many). */
   json: string;
   count: number;
   /** A frame for one socket, or null for the whole room. */
-  to: WebSocket | null;
-  /** Whole-room frames only: sockets that do not get it. */
-  except?: (ws: WebSocket) => boolean;
+  to: Target | null;
+  /** Whole-room frames only: the user whose sockets do not get it. */
+  except?: string;
 }
 
 export interface OutboxOptions {
@@ -25,6 +38,14 @@ export interface OutboxOptions {
   socketCount?: () => number;
   /** How long frames may wait to share a send, given the room's socket count. */
   windowMs?: (socketCount: number) => number;
+  /** Whose socket this is (for frames that leave one user out). */
+  userOf?: (ws: WebSocket) => string | undefined;
+  /**
+   * Receives, at each flush and in queue order, what sockets held elsewhere get: the whole-room
+   * frames and the frames for remote targets. Called only while `forwarding()` says so.
+   */
+  forward?: (frames: Pending[]) => void;
+  forwarding?: () => boolean;
 }
 
 /**
@@ -62,8 +83,14 @@ export class Outbox {
 
   constructor(private readonly options: OutboxOptions) {}
 
-  broadcast(frame: ServerFrame, except?: (ws: WebSocket) => boolean): void {
-    this.enqueue({ json: JSON.stringify(frame), count: 1, to: null, except });
+  /** A frame for every socket, or every socket but those of the user `except`. */
+  broadcast(frame: ServerFrame, except?: string): void {
+    this.enqueue({ json: JSON.stringify(frame), count: 1, to: null, ...(except !== undefined ? { except } : {}) });
+  }
+
+  /** Frames serialised elsewhere (a shard passing on what its room sent), as `broadcast`. */
+  broadcastJson(json: string, count: number, except?: string): void {
+    this.enqueue({ json, count, to: null, ...(except !== undefined ? { except } : {}) });
   }
 
   /**
@@ -87,8 +114,12 @@ export class Outbox {
     put();
   }
 
-  sendTo(ws: WebSocket, frame: ServerFrame): void {
-    this.enqueue({ json: JSON.stringify(frame), count: 1, to: ws });
+  sendTo(to: Target, frame: ServerFrame): void {
+    this.enqueue({ json: JSON.stringify(frame), count: 1, to });
+  }
+
+  sendJsonTo(ws: WebSocket, json: string, count: number): void {
+    this.enqueue({ json, count, to: ws });
   }
 
   /** Sends everything queued now. */
@@ -97,24 +128,38 @@ export class Outbox {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const queue = this.queue;
+    let queue = this.queue;
     if (queue.length === 0) return;
     this.queue = [];
     this.queuedFrames = 0;
     this.queuedBytes = 0;
     this.lastFlushAt = Date.now();
 
-    const roomFrames: Pending[] = [];
+    let remote = false;
+    for (const p of queue) if (p.to !== null && isRemote(p.to)) remote = true;
+    if (this.options.forward && (remote || this.options.forwarding?.())) {
+      const out = queue.filter((p) => p.to === null || isRemote(p.to));
+      if (out.length > 0) this.options.forward(out);
+    }
+    if (remote) queue = queue.filter((p) => p.to === null || !isRemote(p.to));
+    if (queue.length === 0) return;
+    this.sendLocal(queue as LocalPending[]);
+  }
+
+  private sendLocal(queue: LocalPending[]): void {
+    const userOf = this.options.userOf;
+    const excluded = (p: LocalPending, ws: WebSocket) => p.except !== undefined && userOf?.(ws) === p.except;
+    const roomFrames: LocalPending[] = [];
     const direct = new Set<WebSocket>();
     let except = false;
     for (const p of queue) {
       if (p.to !== null) direct.add(p.to);
-      else if (p.except) except = true;
+      else if (p.except !== undefined) except = true;
       else roomFrames.push(p);
     }
     // Frames for single sockets only (a welcome, an ack): no need to visit the whole room.
     if (roomFrames.length === 0 && !except) {
-      const bySocket = new Map<WebSocket, Pending[]>();
+      const bySocket = new Map<WebSocket, LocalPending[]>();
       for (const p of queue) {
         const frames = bySocket.get(p.to!);
         if (frames) frames.push(p);
@@ -138,7 +183,7 @@ export class Outbox {
     const cache = new Map<string, string | null>();
     const payloadFor = (ws: WebSocket, inRoom: boolean): string | null => {
       let key = "";
-      for (const p of queue) key += (p.to !== null ? p.to === ws : inRoom && !p.except?.(ws)) ? "1" : "0";
+      for (const p of queue) key += (p.to !== null ? p.to === ws : inRoom && !excluded(p, ws)) ? "1" : "0";
       let payload = cache.get(key);
       if (payload === undefined) {
         const frames = queue.filter((_, i) => key.charCodeAt(i) === 49);
@@ -190,6 +235,9 @@ export class Outbox {
     this.timer = setTimeout(() => this.flush(), wait);
   }
 }
+
+/** What is left to send here once remote targets are handed on. */
+type LocalPending = Pending & { to: WebSocket | null };
 
 function pack(frames: Pending[]): string {
   if (frames.length === 1 && frames[0]!.count === 1) return frames[0]!.json;

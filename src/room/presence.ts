@@ -3,8 +3,8 @@
  * the coalescing of what the room hears about it.
  *
  * It is fed only "user X gained a socket, lost one, a socket's status changed", so anything
- * that holds sockets can feed it: today the room's own Connections (and, after hibernation,
- * their attachments through `restore`); later a shard layer reporting its sockets.
+ * that holds sockets can feed it: the room's own Connections (and, after hibernation, their
+ * attachments through `restore`), and the sockets its shards hold (./shard-sockets.ts).
  *
  * Changes are collected and leave together: at once (at the end of the current turn) while
  * the room has fewer than COALESCE_FROM_SOCKETS sockets, otherwise once per `intervalMs`. A
@@ -97,6 +97,11 @@ export class Presence {
   statusOf(userId: string): PresenceStatus {
     const user = this.users.get(userId);
     return !user ? "offline" : user.online > 0 ? "online" : "away";
+  }
+
+  /** The name of a user online or away. */
+  nameOf(userId: string): string | undefined {
+    return this.users.get(userId)?.name;
   }
 
   /** Users online or away. */

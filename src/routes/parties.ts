@@ -12,6 +12,7 @@ import { validRoomId } from "../middleware/room-id";
 import { upgradeRequest } from "../room/handoff";
 import { log } from "../lib/log";
 import { roomStub, unwrap } from "../lib/room-rpc";
+import { shardStub } from "../shard/RoomShard";
 
 /** WebSocket upgrades, on the PartySocket path convention: /parties/:party/:room. */
 const parties = new Hono<AppEnv>();
@@ -45,9 +46,12 @@ parties.get(
   async (c) => {
     const roomId = c.req.param("roomId");
     const stub = roomStub(c.env, roomId);
-    // Refused here with 403/404 before any socket exists; the room checks again on upgrade.
-    unwrap(await stub.access(roomId, c.var.user));
-    return stub.fetch(upgradeRequest(c.req.raw, roomId, c.var.user, log.context().requestId));
+    // Refused here with 403/404 before any socket exists; the room checks again on upgrade. The
+    // room also says where the socket goes: itself, or (a very large room) one of its shards,
+    // which then gets the upgrade straight from here (README, "Very large rooms").
+    const { shard } = unwrap(await stub.admit(roomId, c.var.user));
+    const upgrade = upgradeRequest(c.req.raw, roomId, c.var.user, log.context().requestId, shard);
+    return shard === null ? stub.fetch(upgrade) : shardStub(c.env, roomId, shard).fetch(upgrade);
   },
 );
 

@@ -1,0 +1,66 @@
+/**
+ * Where a new socket of the room goes: the room itself while it holds fewer than the threshold,
+ * otherwise the first of its shards with fewer (src/shard/). The counts are the room's own; a
+ * placement is reserved until the socket arrives (or 10 s pass), so that a burst of upgrades
+ * does not pile onto one object before any of them has joined.
+ */
+
+/** How long a placement is held for an upgrade that has not arrived. */
+export const RESERVATION_MS = 10_000;
+
+/** The room itself, among the places a socket can go. */
+const HERE = -1;
+
+export interface PlacementCounts {
+  /** Sockets the room holds itself. */
+  here: () => number;
+  /** Sockets the room knows on shard `shard`. */
+  on: (shard: number) => number;
+}
+
+export class Placement {
+  private readonly reserved = new Map<number, number[]>();
+
+  constructor(
+    private readonly threshold: number,
+    private readonly counts: PlacementCounts,
+  ) {}
+
+  get sharding(): boolean {
+    return this.threshold > 0;
+  }
+
+  /** null: the room itself; a number: that shard. */
+  place(now = Date.now()): number | null {
+    if (this.threshold <= 0) return null;
+    if (this.counts.here() + this.held(HERE, now) < this.threshold) {
+      this.reserve(HERE, now);
+      return null;
+    }
+    for (let shard = 0; ; shard++) {
+      if (this.counts.on(shard) + this.held(shard, now) < this.threshold) {
+        this.reserve(shard, now);
+        return shard;
+      }
+    }
+  }
+
+  /** A placed socket joined (null: the room itself): its reservation is used. */
+  arrived(shard: number | null): void {
+    this.reserved.get(shard ?? HERE)?.shift();
+  }
+
+  private held(slot: number, now: number): number {
+    const times = this.reserved.get(slot);
+    if (!times) return 0;
+    while (times.length > 0 && times[0]! <= now - RESERVATION_MS) times.shift();
+    if (times.length === 0) this.reserved.delete(slot);
+    return times.length;
+  }
+
+  private reserve(slot: number, now: number): void {
+    const times = this.reserved.get(slot);
+    if (times) times.push(now);
+    else this.reserved.set(slot, [now]);
+  }
+}
