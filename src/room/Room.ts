@@ -131,7 +131,9 @@ export class Room extends DurableObject<Bindings> {
       }),
       outbox: new Outbox({
         sockets: () => connections.sockets(),
-        socketCount: () => connections.size,
+        // The window grows with the whole room, its shards' sockets too: a shard sends what it
+        // is given as it comes, so the room's flushes are what coalesces their frames.
+        socketCount: () => connections.size + shardSockets.size,
         userOf: (ws) => connections.get(ws)?.id,
         // Whole-room frames go to every shard holding sockets, once per flush (src/room/shard-links.ts).
         forwarding: () => shardSockets.size > 0,
