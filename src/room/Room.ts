@@ -45,7 +45,7 @@ import { ReadPositions } from "./reads";
 import { Roster } from "./roster";
 import { MessageStore } from "./store";
 import { Typing } from "./typing";
-import { FrameBudget, tooManyFrames } from "./flood";
+import { FrameBudget } from "./flood";
 import { Placement } from "./placement";
 import { ShardLinks } from "./shard-links";
 import { ShardSocket, ShardSockets } from "./shard-sockets";
@@ -556,22 +556,14 @@ export class Room extends DurableObject<Bindings> {
 
   /** Counts a frame against the socket's budget; false when it must not be handled. */
   private withinBudget(ws: WebSocket): boolean {
-    const verdict = this.frames.take(ws, Date.now());
-    switch (verdict.kind) {
-      case "ok":
-        return true;
-      case "refuse":
-        this.p.outbox.sendTo(ws, tooManyFrames(verdict.retryAfter));
-        return false;
-      case "drop":
-        return false;
-      case "close":
+    return this.frames.admit(ws, {
+      tell: (frame) => this.p.outbox.sendTo(ws, frame),
+      close: () => {
         this.p.outbox.flush();
-        log.warn({ msg: "socket closed: frame budget exceeded" });
         ws.close(1008, "frame budget exceeded");
         this.leave(ws);
-        return false;
-    }
+      },
+    });
   }
 
   /**

@@ -7,11 +7,19 @@
 import type { Rate } from "../config";
 import type { ServerFrame } from "../protocol";
 import { advance, hit, retryAfterS, type Counts } from "../limits/sliding";
+import { log } from "../lib/log";
 
 /** Frames a socket may send after being told, before it is closed: frames already in flight. */
 export const GRACE = 10;
 
 export type Verdict = { kind: "ok" } | { kind: "refuse"; retryAfter: number } | { kind: "drop" } | { kind: "close" };
+
+/** How the object holding a socket (a room or a shard) tells it, and closes it, when its budget says so. */
+export interface BudgetActions {
+  tell: (frame: ServerFrame) => void;
+  /** Closes the socket with 1008 and counts it out. */
+  close: () => void;
+}
 
 interface State {
   counts: Counts;
@@ -38,10 +46,28 @@ export class FrameBudget {
     if (state.strikes === 0) return { kind: "refuse", retryAfter: retryAfterS(result, now) };
     return state.strikes > GRACE ? { kind: "close" } : { kind: "drop" };
   }
+
+  /** Counts a frame against the socket's budget and acts on the verdict; false when the frame must not be handled. */
+  admit(ws: WebSocket, act: BudgetActions): boolean {
+    const verdict = this.take(ws, Date.now());
+    switch (verdict.kind) {
+      case "ok":
+        return true;
+      case "refuse":
+        act.tell(tooManyFrames(verdict.retryAfter));
+        return false;
+      case "drop":
+        return false;
+      case "close":
+        log.warn({ msg: "socket closed: frame budget exceeded" });
+        act.close();
+        return false;
+    }
+  }
 }
 
 /** What a socket is told when its frames are first refused. */
-export function tooManyFrames(retryAfter: number): ServerFrame {
+function tooManyFrames(retryAfter: number): ServerFrame {
   return {
     type: "error",
     code: "rate_limited",

@@ -85,7 +85,7 @@ export class Outbox {
 
   /** A frame for every socket, or every socket but those of the user `except`. */
   broadcast(frame: ServerFrame, except?: string): void {
-    this.enqueue({ json: JSON.stringify(frame), count: 1, to: null, ...(except !== undefined ? { except } : {}) });
+    this.broadcastJson(JSON.stringify(frame), 1, except);
   }
 
   /** Frames serialised elsewhere (a shard passing on what its room sent), as `broadcast`. */

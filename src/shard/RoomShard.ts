@@ -13,7 +13,7 @@ import { echoClose } from "../lib/close";
 import { frameBytes } from "../lib/frame-bytes";
 import { log } from "../lib/log";
 import { MAX_FRAME_BYTES, PING, PONG, parseClientFrame, type ServerFrame } from "../protocol";
-import { FrameBudget, tooManyFrames } from "../room/flood";
+import { FrameBudget } from "../room/flood";
 import { readUpgrade, type Upgrade } from "../room/handoff";
 import { Outbox } from "../room/outbox";
 import type { Room } from "../room/Room";
@@ -220,20 +220,10 @@ export class RoomShard extends DurableObject<Bindings> {
   // ---- Helpers ------------------------------------------------------------------------------
 
   private withinBudget(ws: WebSocket): boolean {
-    const verdict = this.frames.take(ws, Date.now());
-    switch (verdict.kind) {
-      case "ok":
-        return true;
-      case "refuse":
-        send(ws, tooManyFrames(verdict.retryAfter));
-        return false;
-      case "drop":
-        return false;
-      case "close":
-        log.warn({ msg: "socket closed: frame budget exceeded" });
-        this.closeSocket(ws, 1008, "frame budget exceeded", true);
-        return false;
-    }
+    return this.frames.admit(ws, {
+      tell: (frame) => send(ws, frame),
+      close: () => this.closeSocket(ws, 1008, "frame budget exceeded", true),
+    });
   }
 
   /** Closes a socket; `report`: the room still counts it and must hear that it left. */
