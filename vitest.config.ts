@@ -100,6 +100,8 @@ export default defineConfig({
       // Very large rooms (src/shard/) at a small scale: two sockets per object, so a handful of
       // sockets spans the room and three shards.
       workers("shards", ["test/shards/**/*.test.ts"], { ...RAISED, ROOM_SHARD_THRESHOLD: "2" }),
+      // The same with the shards spread over two regions (src/shard/regions.ts).
+      workers("shard-regions", ["test/shard-regions/**/*.test.ts"], { ...RAISED, ROOM_SHARD_THRESHOLD: "2", ROOM_SHARD_REGIONS: "wnam,weur" }),
       // The push and email channels, whose https requests the outbound service below routes to
       // local stand-ins. A project of their own: everything else keeps the runtime's own
       // networking (a dropped connection is an error there, not a 500 from the outbound hop).

@@ -1,6 +1,7 @@
 /** Numeric and boolean settings, parsed once from the string vars in wrangler.toml. */
 import { DEFAULT_MAX_TEXT } from "./protocol";
 import type { Bindings } from "./env";
+import { isRegion, type Region } from "./shard/regions";
 
 export interface Config {
   devMode: boolean;
@@ -33,6 +34,11 @@ export interface Config {
    * holds this many itself, then each shard as many. 0: no shards, the room holds every socket.
    */
   roomShardThreshold: number;
+  /**
+   * Durable Object location hints a very large room's shards are spread over, each socket placed
+   * in the one nearest to it (src/shard/regions.ts). Empty: shards go wherever Cloudflare puts them.
+   */
+  roomShardRegions: Region[];
   /** User sockets (devices) one user may hold open; one more closes their oldest. */
   maxUserSockets: number;
   /** How long a limit waits for Redis before its outage policy applies. */
@@ -121,6 +127,7 @@ function parseConfig(env: Bindings): Config {
     maxSocketsPerRoom: int(env.MAX_SOCKETS_PER_ROOM, 10, 1),
     presenceIntervalMs: int(env.PRESENCE_INTERVAL_MS, 1000),
     roomShardThreshold: int(env.ROOM_SHARD_THRESHOLD, 1000),
+    roomShardRegions: list(env.ROOM_SHARD_REGIONS).filter(isRegion),
     maxUserSockets: int(env.MAX_USER_SOCKETS, 10, 1),
     redisTimeoutMs: int(env.REDIS_TIMEOUT_MS, 500, 1),
     topicStopWords: list(env.TOPIC_STOP_WORDS),

@@ -110,7 +110,11 @@ export class Room extends DurableObject<Bindings> {
           return epoch;
         },
       }),
-      placement: new Placement(config.roomShardThreshold, { here: () => connections.size, on: (shard) => shardSockets.countOn(shard) }),
+      placement: new Placement(
+        config.roomShardThreshold,
+        { here: () => connections.size, on: (shard) => shardSockets.countOn(shard) },
+        config.roomShardRegions.length,
+      ),
     };
     this.p = {
       ctx,
@@ -297,7 +301,8 @@ export class Room extends DurableObject<Bindings> {
    * this object, a number for that shard (src/room/placement.ts), to which the Worker hands the
    * upgrade itself, so the socket's frames never flow through this object.
    */
-  async admit(roomId: string, user: Identity): Promise<RoomResult<{ role: Role; shard: number | null }>> {
+  /** `region`: where the socket comes from, among ROOM_SHARD_REGIONS (src/shard/regions.ts). */
+  async admit(roomId: string, user: Identity, region = 0): Promise<RoomResult<{ role: Role; shard: number | null }>> {
     const access = this.access(roomId, user);
     if (!access.ok) return access;
     // A user who connects while the room still counts a socket of theirs on a shard is often one
@@ -305,7 +310,7 @@ export class Room extends DurableObject<Bindings> {
     // rosters are compared first, so the room neither counts the lost socket nor places around it.
     const theirs = new Set(this.shards.sockets.socketsOf(user.id).map((s) => s.shard));
     if (theirs.size > 0) await Promise.all([...theirs].map((shard) => this.reconcile(shard)));
-    return ok({ role: access.value.role, shard: this.shards.placement.place() });
+    return ok({ role: access.value.role, shard: this.shards.placement.place(region) });
   }
 
   async create(room: NewRoom, roster: Member[]) {

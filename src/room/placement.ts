@@ -1,6 +1,7 @@
 /**
  * Where a new socket of the room goes: the room itself while it holds fewer than the threshold,
- * otherwise the first of its shards with fewer (src/shard/). The counts are the room's own; a
+ * otherwise the first of its shards with fewer (src/shard/), among the shards of the socket's
+ * region when the shards have regions (src/shard/regions.ts). The counts are the room's own; a
  * placement is reserved until the socket arrives (or 10 s pass), so that a burst of upgrades
  * does not pile onto one object before any of them has joined.
  */
@@ -24,20 +25,23 @@ export class Placement {
   constructor(
     private readonly threshold: number,
     private readonly counts: PlacementCounts,
+    /** How many regions the shards are spread over: shard `n` is in region `n % regions`. */
+    private readonly regions = 1,
   ) {}
 
   get sharding(): boolean {
     return this.threshold > 0;
   }
 
-  /** null: the room itself; a number: that shard. */
-  place(now = Date.now()): number | null {
+  /** null: the room itself; a number: that shard, one of region `region`'s. */
+  place(region = 0, now = Date.now()): number | null {
     if (this.threshold <= 0) return null;
     if (this.counts.here() + this.held(HERE, now) < this.threshold) {
       this.reserve(HERE, now);
       return null;
     }
-    for (let shard = 0; ; shard++) {
+    const step = Math.max(1, this.regions);
+    for (let shard = Number.isInteger(region) && region >= 0 && region < step ? region : 0; ; shard += step) {
       if (this.counts.on(shard) + this.held(shard, now) < this.threshold) {
         this.reserve(shard, now);
         return shard;

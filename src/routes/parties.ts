@@ -13,6 +13,8 @@ import { upgradeRequest } from "../room/handoff";
 import { log } from "../lib/log";
 import { roomStub, unwrap } from "../lib/room-rpc";
 import { shardStub } from "../shard/RoomShard";
+import { regionOf } from "../shard/regions";
+import { readConfig } from "../config";
 
 /** WebSocket upgrades, on the PartySocket path convention: /parties/:party/:room. */
 const parties = new Hono<AppEnv>();
@@ -49,7 +51,8 @@ parties.get(
     // Refused here with 403/404 before any socket exists; the room checks again on upgrade. The
     // room also says where the socket goes: itself, or (a very large room) one of its shards,
     // which then gets the upgrade straight from here (README, "Very large rooms").
-    const { shard } = unwrap(await stub.admit(roomId, c.var.user));
+    const region = regionOf(c.req.raw.cf, readConfig(c.env).roomShardRegions);
+    const { shard } = unwrap(await stub.admit(roomId, c.var.user, region));
     const upgrade = upgradeRequest(c.req.raw, roomId, c.var.user, log.context().requestId, shard);
     return shard === null ? stub.fetch(upgrade) : shardStub(c.env, roomId, shard).fetch(upgrade);
   },

@@ -19,6 +19,7 @@ import { Outbox } from "../room/outbox";
 import type { Room } from "../room/Room";
 import { shardName, type Delivery, type DeliveryReceipt, type StreamItem } from "./protocol";
 import { ShardConnections, type ShardAttachment } from "./sockets";
+import { hintFor } from "./regions";
 
 /** A socket whose welcome has not come this long after the room admitted it is closed (its client reconnects). */
 export const WELCOME_TIMEOUT_MS = 10_000;
@@ -291,7 +292,8 @@ function send(ws: WebSocket, frame: ServerFrame): void {
   }
 }
 
-/** The stub of a room's shard `index`. */
+/** The stub of a room's shard `index`, in its region when the shards have regions. */
 export function shardStub(env: Bindings, roomId: string, index: number): DurableObjectStub<RoomShard> {
-  return env.ROOM_SHARD.get(env.ROOM_SHARD.idFromName(shardName(roomId, index)));
+  const locationHint = hintFor(index, readConfig(env).roomShardRegions);
+  return env.ROOM_SHARD.get(env.ROOM_SHARD.idFromName(shardName(roomId, index)), locationHint ? { locationHint } : undefined);
 }

@@ -10,28 +10,14 @@ import { readConfig } from "../../src/config";
 import type { Message, OnlineUser } from "../../src/protocol";
 import { upgradeRequest } from "../../src/room/handoff";
 import type { Room } from "../../src/room/Room";
-import type { ShardSockets } from "../../src/room/shard-sockets";
 import { shardName } from "../../src/shard/protocol";
 import type { RoomShard } from "../../src/shard/RoomShard";
 import { api, call, connect, newClientId, partsOf, roomStubOf, sendAndAck, tokenFor, uniqueRoom, type TestSocket } from "../helpers";
+import { layout } from "./layout";
 
 const threshold = readConfig(env).roomShardThreshold;
 
 const shardStubOf = (room: string, index: number) => env.ROOM_SHARD.get(env.ROOM_SHARD.idFromName(shardName(room, index)));
-
-/** Where the room's sockets are, as the room counts them: its own, and per shard. */
-async function layout(room: string) {
-  return runInDurableObject(roomStubOf(room), (r: Room) => {
-    const shards = (r as unknown as { shards: { sockets: ShardSockets } }).shards.sockets;
-    const perShard = Object.fromEntries(
-      shards
-        .shards()
-        .sort()
-        .map((k) => [k, shards.countOn(k)]),
-    );
-    return { here: partsOf(r).connections.size, shards: perShard };
-  });
-}
 
 /** The sockets a shard object holds. */
 const held = (room: string, index: number) => runInDurableObject(shardStubOf(room, index), (s: RoomShard) => s.roster().length);
