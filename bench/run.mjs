@@ -23,7 +23,7 @@ import { redisMissing, startRedis, startRedisServer } from "./lib/redis.mjs";
 import { largeRoom } from "./lib/scenario-largeroom.mjs";
 import { applyMigrations, startNodeTarget, startSioCluster, startWorkerd } from "./lib/servers.mjs";
 import { LIMITS } from "./lib/session.mjs";
-import { SHARD_CLASS, SHARD_VARS, projectDurableObjects, shardingMissing } from "./lib/sharding.mjs";
+import { SHARD_CLASS, SHARDS_WORKERS, SHARD_VARS, projectDurableObjects, shardingMissing } from "./lib/sharding.mjs";
 import { LARGE_ROOM_ONLY, LARGE_ROOM_TARGETS, OPTIONAL_TARGETS, TARGETS, makeTarget } from "./lib/targets.mjs";
 import { BENCH_VARS } from "./lib/vars.mjs";
 
@@ -267,15 +267,18 @@ async function main() {
     if (largeRoomNeeds("ours-sharded")) {
       const missing = shardingMissing(await projectDurableObjects(ROOT));
       if (missing) largeRoomSkipped["ours-sharded"] = missing;
-      else sharding = { registry: join(stateDir, "dev-registry"), stateDir: join(stateDir, "shards") };
+      else sharding = { registry: join(stateDir, "dev-registry"), stateDirs: SHARDS_WORKERS.map((_, i) => join(stateDir, `shards-${i + 1}`)) };
     }
     if (needsWorkerd) {
       servers.workerd = await startWorkerd(stateDir, VARS, { variants: limitVariants?.variants, ...(sharding && { registry: sharding.registry, sharded: true }) });
     }
     if (sharding) {
-      await mkdir(sharding.stateDir, { recursive: true });
-      await applyMigrations(sharding.stateDir);
-      servers.shards = await startWorkerd(sharding.stateDir, VARS, { registry: sharding.registry, role: "shards" });
+      // One shards' workerd per region (lib/sharding.mjs).
+      for (const [region, dir] of sharding.stateDirs.entries()) {
+        await mkdir(dir, { recursive: true });
+        await applyMigrations(dir);
+        servers[`shards${region + 1}`] = await startWorkerd(dir, VARS, { registry: sharding.registry, role: "shards", region });
+      }
     }
     if (targets.includes("raw") && otherSections) servers.raw = await startNodeTarget("raw");
     if ((targets.includes("socket.io") && otherSections) || largeRoomNeeds("socket.io")) servers["socket.io"] = await startNodeTarget("socket.io");

@@ -1,7 +1,8 @@
 /**
- * Bundles the three Workers the bench loads into one workerd: the project (src/index.ts, as
- * `wrangler deploy` would ship it), the do-min/do-sql baselines and the seedable variant of the
- * project used by the history and flush benches. Output goes to bench/.build/ (ignored).
+ * Bundles the Workers the bench loads into workerd: the project (src/index.ts, as `wrangler
+ * deploy` would ship it), the do-min/do-sql baselines, the seedable variant of the project used
+ * by the history and flush benches, and the project as ours-sharded runs it (lib/sharding.mjs).
+ * Output goes to bench/.build/ (ignored).
  */
 import { build } from "esbuild";
 import { mkdir, rm } from "node:fs/promises";
@@ -14,6 +15,8 @@ const ENTRIES = {
   ours: join(ROOT, "src/index.ts"),
   "do-worker": join(BENCH_DIR, "targets/do-worker/index.ts"),
   "seed-worker": join(BENCH_DIR, "targets/seed-worker/index.ts"),
+  // ours-sharded's processes (lib/sharding.mjs): the project with its regions supplied.
+  "sharded-worker": join(BENCH_DIR, "targets/sharded-worker/index.ts"),
 };
 
 /**

@@ -11,7 +11,7 @@ const verdict = (s) => (!s.valid ? (s.disturbed ? "discarded: box busy" : "disca
 
 const WHAT = {
   ours: "the project as it is (sharding off): its room, one workerd",
-  "ours-sharded": "the project with sharding on: the room in workerd A, its shards in workerd B (receivers connect to B)",
+  "ours-sharded": "the project with sharding on: the room in workerd A, its shards in two regions, one workerd each (B1, B2; receivers connect to them in turn)",
   "socket.io": "one Socket.IO process, rooms and acks",
   "socket.io-cluster": "two Socket.IO processes with @socket.io/redis-adapter on a local redis-server, clients spread over both",
 };
@@ -34,7 +34,7 @@ export function largeRoomSection(results) {
   out.push(
     `${L.rate} messages/s from ${L.senders} senders; receivers grow ${L.sizes.join(" → ")} in one room until a step misses a ` +
       `delivery or has receive p99 > ${L.p99Ms} ms, then one size halfway between the last pass and the failure. ` +
-      "CPU per delivery is every process the target runs on (both workerd processes and their Miniflare hosts for " +
+      "CPU per delivery is every process the target runs on (its three workerd processes and their Miniflare hosts for " +
       "ours-sharded; both Socket.IO processes and redis-server for the cluster) over the step, divided by the messages " +
       "delivered to sockets; the split per process is beside it. Cells: p50 / p99 ms and CPU µs per delivery.",
   );
@@ -43,7 +43,7 @@ export function largeRoomSection(results) {
   if (L.about?.shardVars) {
     out.push(
       `- ours-sharded: shard class \`${L.about.shardClass}\`, turned on by ${Object.entries(L.about.shardVars).map(([k, v]) => `\`${k}=${v}\``).join(", ")} ` +
-        "over the bench's settings (bench/lib/sharding.mjs; the second workerd holds the shards).",
+        "over the bench's settings (bench/lib/sharding.mjs; a workerd per region holds its shards).",
     );
   }
   out.push("");

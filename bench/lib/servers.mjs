@@ -93,11 +93,11 @@ export async function startSioCluster(redis, processes = 2) {
 /**
  * The workerd holding ours, do-min, do-sql (and the seedable project for history/flush).
  * `variants` ({ name: { VAR: value } }) adds the project once more per name with those vars
- * (the `limits` section), at `urls.variants[name]`. `registry` (a directory) and `sharded` or
- * `role: "shards"`: the two processes of ours-sharded (lib/workerd-host.mjs, lib/sharding.mjs).
+ * (the `limits` section), at `urls.variants[name]`. `registry` (a directory) and `sharded`, or
+ * `role: "shards"` with `region`: the processes of ours-sharded (lib/workerd-host.mjs, lib/sharding.mjs).
  */
-export async function startWorkerd(stateDir, vars, { inspectorPort, variants = {}, registry, sharded = false, role } = {}) {
-  const options = JSON.stringify({ registry, sharded, role });
+export async function startWorkerd(stateDir, vars, { inspectorPort, variants = {}, registry, sharded = false, role, region } = {}) {
+  const options = JSON.stringify({ registry, sharded, role, region });
   const child = fork(join(BENCH_DIR, "lib/workerd-host.mjs"), [stateDir, JSON.stringify(vars), JSON.stringify(variants), options], {
     env: inspectorPort ? { ...ENV, BENCH_INSPECTOR_PORT: String(inspectorPort) } : ENV,
     stdio: ["ignore", "inherit", "inherit", "ipc"],

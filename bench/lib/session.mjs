@@ -102,7 +102,7 @@ export class Session {
               target: this.target.name,
               // A target whose receivers enter elsewhere (ours-sharded: the shards' workerd) says so.
               base: this.target.receiverBase ?? this.target.base,
-              bases: this.target.bases ?? null,
+              bases: this.target.receiverBases ?? this.target.bases ?? null,
               room: this.room,
               users,
               count: plan[j],

@@ -59,16 +59,16 @@ export function makeTarget(name, servers) {
   }
   if (name === "ours-sharded") {
     const a = servers.workerd;
-    const b = servers.shards;
-    if (!a?.urls.sharded || !b) throw new Error("ours-sharded needs both workerd processes (the largeroom section starts them)");
+    const bs = [servers.shards1, servers.shards2];
+    if (!a?.urls.sharded || !bs.every(Boolean)) throw new Error("ours-sharded needs its three workerd processes (the largeroom section starts them)");
     return {
       ...oursTarget(a.urls.sharded, a),
       name,
-      // Receivers enter at the shards' workerd, as a load balancer would route them (lib/sharding.mjs).
-      receiverBase: b.urls.shards,
-      pids: [...a.pids, ...b.pids],
-      rssPids: [...a.rssPids, ...b.rssPids],
-      parts: { "workerd A (rooms)": a.pids, "workerd B (shards)": b.pids },
+      // Receivers enter at the shards' processes in turn, as a load balancer would route them (lib/sharding.mjs).
+      receiverBases: bs.map((b) => b.urls.shards),
+      pids: [a, ...bs].flatMap((s) => s.pids),
+      rssPids: [a, ...bs].flatMap((s) => s.rssPids),
+      parts: { "workerd A (rooms)": a.pids, ...Object.fromEntries(bs.map((b, i) => [`workerd B${i + 1} (shards)`, b.pids])) },
     };
   }
   if (name === "raw" || name === "socket.io") {

@@ -17,10 +17,11 @@
  * namespaces, the same D1), at `urls.variants[name]`.
  *
  * Options (the largeroom section's ours-sharded, lib/sharding.mjs): `{ registry, sharded: true }`
- * adds Worker `edge-chat-sharded` (the project with sharding on, its shards in another workerd)
- * at `urls.sharded`, and registers this workerd's Workers in the dev registry directory
- * `registry`. `{ registry, role: "shards" }` makes this the second workerd: only the project as
- * Worker `edge-chat-shards`, holding the shard objects, at `urls.shards`.
+ * adds Worker `edge-chat-sharded` (the project with sharding on, its shards in other workerd
+ * processes) at `urls.sharded`, and registers this workerd's Workers in the dev registry
+ * directory `registry`. `{ registry, role: "shards", region: n }` makes this the shards' workerd of
+ * region n: only the project as Worker SHARDS_WORKERS[n], holding that region's shard objects, at
+ * `urls.shards`.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -29,7 +30,7 @@ import { pathToFileURL } from "node:url";
 import { BUILD_DIR } from "./build.mjs";
 import { ROOT } from "./paths.mjs";
 
-import { ROOMS_WORKER, SHARDS_WORKER, SHARD_VARS, shardedDurableObjects } from "./sharding.mjs";
+import { REGION_PLACES, ROOMS_WORKER, SHARDS_WORKERS, SHARD_VARS, shardedDurableObjects } from "./sharding.mjs";
 
 const [stateDir, overridesJson = "{}", variantsJson = "{}", optionsJson = "{}"] = process.argv.slice(2);
 const overrides = JSON.parse(overridesJson);
@@ -62,16 +63,17 @@ const common = { compatibilityDate: projectOptions.compatibilityDate, compatibil
  */
 const bundle = (file) => ({ modules: [{ type: "ESModule", path: file, contents: readFileSync(file, "utf8") }] });
 
-/** The project with sharding on, in either process of ours-sharded (lib/sharding.mjs). */
-const shardedProject = (name, side) => ({
+/** The project with sharding on, in any process of ours-sharded (lib/sharding.mjs). */
+const shardedProject = (name, side, region) => ({
   ...projectOptions,
   name,
   ...common,
-  ...bundle(join(BUILD_DIR, "ours.mjs")),
-  bindings: { ...bindings, ...SHARD_VARS },
+  ...bundle(join(BUILD_DIR, "sharded-worker.mjs")),
+  bindings: { ...bindings, ...SHARD_VARS, ...(side === "shards" ? { BENCH_SHARD_FROM: JSON.stringify(REGION_PLACES[region]) } : {}) },
   durableObjects: shardedDurableObjects(projectOptions.durableObjects ?? {}, side),
   unsafeDirectSockets: direct,
 });
+const shardsWorker = SHARDS_WORKERS[options.region ?? 0];
 
 const mf = new Miniflare({
   host: "127.0.0.1",
@@ -89,7 +91,7 @@ const mf = new Miniflare({
     stdout.on("data", (d) => process.env.BENCH_WORKERD_LOG && process.stderr.write(d));
     stderr.on("data", (d) => process.stderr.write(d));
   },
-  workers: options.role === "shards" ? [shardedProject(SHARDS_WORKER, "shards")] : [
+  workers: options.role === "shards" ? [shardedProject(shardsWorker, "shards", options.region ?? 0)] : [
     {
       ...projectOptions,
       name: "edge-chat",
@@ -144,7 +146,7 @@ const mf = new Miniflare({
 
 await mf.ready;
 const url = async (worker) => (await mf.unsafeGetDirectURL(worker)).href.replace(/\/$/, "");
-const urls = options.role === "shards" ? { shards: await url(SHARDS_WORKER) } : {
+const urls = options.role === "shards" ? { shards: await url(shardsWorker) } : {
   ours: (await mf.unsafeGetDirectURL("edge-chat")).href.replace(/\/$/, ""),
   do: (await mf.unsafeGetDirectURL("bench-do")).href.replace(/\/$/, ""),
   seed: (await mf.unsafeGetDirectURL("bench-seed")).href.replace(/\/$/, ""),
