@@ -23,7 +23,7 @@ import { redisMissing, startRedis, startRedisServer } from "./lib/redis.mjs";
 import { largeRoom } from "./lib/scenario-largeroom.mjs";
 import { applyMigrations, startNodeTarget, startSioCluster, startWorkerd } from "./lib/servers.mjs";
 import { LIMITS } from "./lib/session.mjs";
-import { SHARD_CLASS, SHARDS_WORKERS, SHARD_VARS, projectDurableObjects, shardingMissing } from "./lib/sharding.mjs";
+import { SHARD_CLASS, SHARD_PROCESSES, SHARDS_WORKERS, SHARD_VARS, projectDurableObjects, shardingMissing } from "./lib/sharding.mjs";
 import { LARGE_ROOM_ONLY, LARGE_ROOM_TARGETS, OPTIONAL_TARGETS, TARGETS, makeTarget } from "./lib/targets.mjs";
 import { BENCH_VARS } from "./lib/vars.mjs";
 
@@ -311,6 +311,7 @@ async function main() {
         about: {
           shardClass: SHARD_CLASS,
           shardVars: SHARD_VARS,
+          shardProcesses: SHARD_PROCESSES,
           redis: servers.sioRedis?.version ?? null,
           sioProcesses: servers["socket.io-cluster"]?.bases.length ?? null,
         },

@@ -11,7 +11,7 @@ const verdict = (s) => (!s.valid ? (s.disturbed ? "discarded: box busy" : "disca
 
 const WHAT = {
   ours: "the project as it is (sharding off): its room, one workerd",
-  "ours-sharded": "the project with sharding on: the room in workerd A, its shards in two regions, one workerd each (B1, B2; receivers connect to them in turn)",
+  "ours-sharded": "the project with sharding on: the room in workerd A, its shards in two regions, in workerd B1 and B2 (receivers connect to them in turn) or both in B1",
   "socket.io": "one Socket.IO process, rooms and acks",
   "socket.io-cluster": "two Socket.IO processes with @socket.io/redis-adapter on a local redis-server, clients spread over both",
 };
@@ -43,7 +43,7 @@ export function largeRoomSection(results) {
   if (L.about?.shardVars) {
     out.push(
       `- ours-sharded: shard class \`${L.about.shardClass}\`, turned on by ${Object.entries(L.about.shardVars).map(([k, v]) => `\`${k}=${v}\``).join(", ")} ` +
-        "over the bench's settings (bench/lib/sharding.mjs; a workerd per region holds its shards).",
+        `over the bench's settings (bench/lib/sharding.mjs), ${L.about.shardProcesses === 1 ? "both regions' shards in one workerd (B1)" : "a workerd per region holding its shards (B1, B2)"}.`,
     );
   }
   out.push("");

@@ -38,9 +38,15 @@ export const SHARD_VARS = process.env.BENCH_SHARD_VARS
   ? JSON.parse(process.env.BENCH_SHARD_VARS)
   : { ROOM_SHARD_THRESHOLD: "200", ROOM_SHARD_REGIONS: "wnam,weur" };
 
-/** The Worker names: the rooms' process, and one shards' process per region. */
+/**
+ * How many shards' processes: one per region (2), or one for both (1: on a 2-core box every extra
+ * process costs the box more than it adds; bench/README.md, issue 13). `BENCH_SHARD_PROCESSES`.
+ */
+export const SHARD_PROCESSES = Number(process.env.BENCH_SHARD_PROCESSES ?? "2") === 1 ? 1 : 2;
+
+/** The Worker names: the rooms' process, and the shards' processes. */
 export const ROOMS_WORKER = "edge-chat-sharded";
-export const SHARDS_WORKERS = ["edge-chat-shards", "edge-chat-shards-2"];
+export const SHARDS_WORKERS = ["edge-chat-shards", "edge-chat-shards-2"].slice(0, SHARD_PROCESSES);
 
 /** Where the requests entering each shards' process come from: a place in its region (request.cf). */
 export const REGION_PLACES = [
@@ -74,7 +80,8 @@ export function shardedDurableObjects(durableObjects, side) {
     const isShard = d.className === SHARD_CLASS;
     if (side === "rooms") {
       out[name] = isShard ? { ...d, scriptName: SHARDS_WORKERS[0] } : d;
-      if (isShard) out[`${name}_2`] = { ...d, scriptName: SHARDS_WORKERS[1] };
+      // The second region's shards: in their own process, or with the first's when there is one.
+      if (isShard) out[`${name}_2`] = { ...d, scriptName: SHARDS_WORKERS.at(-1) };
     } else out[name] = isShard ? d : { ...d, scriptName: ROOMS_WORKER };
   }
   return out;

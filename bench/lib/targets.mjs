@@ -59,8 +59,11 @@ export function makeTarget(name, servers) {
   }
   if (name === "ours-sharded") {
     const a = servers.workerd;
-    const bs = [servers.shards1, servers.shards2];
-    if (!a?.urls.sharded || !bs.every(Boolean)) throw new Error("ours-sharded needs its three workerd processes (the largeroom section starts them)");
+    const bs = Object.keys(servers)
+      .filter((k) => /^shards\d+$/.test(k))
+      .sort()
+      .map((k) => servers[k]);
+    if (!a?.urls.sharded || bs.length === 0) throw new Error("ours-sharded needs its workerd processes (the largeroom section starts them)");
     return {
       ...oursTarget(a.urls.sharded, a),
       name,
