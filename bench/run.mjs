@@ -8,6 +8,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdir, readFile, readdir, rm, writeFile, rename } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { basename, join } from "node:path";
 import { cliArgs } from "./lib/args.mjs";
@@ -152,9 +153,12 @@ const only = option("only")?.split(",") ?? SECTIONS;
 const unknown = only.filter((s) => !SECTIONS.includes(s));
 if (unknown.length) throw new Error(`unknown section ${unknown.join(", ")} (sections: ${SECTIONS.join(", ")})`);
 const beforeOutboxArg = option("before-outbox");
-const targets = (option("targets") ?? [...TARGETS, ...(beforeOutboxArg ? OPTIONAL_TARGETS : [])].join(","))
+const beforeArg = option("before");
+if (beforeOutboxArg && beforeArg) throw new Error("--before and --before-outbox both build ours-before: give one");
+const withBefore = Boolean(beforeOutboxArg || beforeArg);
+const targets = (option("targets") ?? [...TARGETS, ...(withBefore ? OPTIONAL_TARGETS : [])].join(","))
   .split(",")
-  .filter((t) => TARGETS.includes(t) || (beforeOutboxArg && OPTIONAL_TARGETS.includes(t)));
+  .filter((t) => TARGETS.includes(t) || (withBefore && OPTIONAL_TARGETS.includes(t)));
 const outName = option("out") ?? "latest";
 // The largeroom section has targets of its own (two of them run nowhere else); --targets narrows them too.
 const largeRoomTargets = option("targets")
@@ -222,7 +226,9 @@ async function main() {
   if (oursOutbox) log(`building ours with ${oursOutbox} in place of src/room/outbox.ts`);
   const beforeOutbox = beforeOutboxArg ? await outboxFile(beforeOutboxArg) : null;
   if (beforeOutbox) log(`building ours-before with ${beforeOutboxArg} as src/room/outbox.ts`);
-  await buildWorkers({ outbox: oursOutbox, beforeOutbox });
+  const beforeEntry = beforeArg ? await treeAt(beforeArg) : null;
+  if (beforeEntry) log(`building ours-before from the project's src/ at ${beforeArg}`);
+  await buildWorkers({ outbox: oursOutbox, beforeOutbox, beforeEntry });
   log("applying D1 migrations to a fresh local state …");
   await applyMigrations(stateDir);
 
@@ -344,6 +350,7 @@ async function main() {
         ...(runsLargeRoom && { largeRoomTargets }),
         oursOutbox: option("ours-outbox"),
         beforeOutbox: beforeOutboxArg,
+        before: beforeArg,
       },
     };
 
@@ -430,6 +437,28 @@ function isAlive(pid) {
 }
 
 /** A file path, or git:<rev> for src/room/outbox.ts as of that revision. */
+/**
+ * The project's src/ as it was at `rev` (`--before <rev>`), beside the bench's build, for
+ * ours-before: the whole project then against now in one run. Durable Object classes that
+ * wrangler.toml binds now and that tree did not have yet get an empty stand-in (the bench
+ * never reaches them), so the same bindings load. Returns the tree's src/index.ts.
+ */
+async function treeAt(rev) {
+  const dir = join(BENCH_DIR, ".build", "variants", `tree-${rev.replace(/[^\w.-]/g, "_")}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  execFileSync("sh", ["-c", `git archive ${JSON.stringify(rev)} src package.json | tar -x -C ${JSON.stringify(dir)}`], { cwd: ROOT });
+  const entry = join(dir, "src", "index.ts");
+  const index = readFileSync(entry, "utf8");
+  const bound = Object.values(await projectDurableObjects(ROOT));
+  const missing = bound.filter((name) => !new RegExp(`export \\{ ${name} \\}|export class ${name}\\b`).test(index));
+  if (missing.length) {
+    log(`ours-before: stand-ins for ${missing.join(", ")} (not in ${rev})`);
+    await writeFile(entry, `${index}\n${missing.map((name) => `export class ${name} {}`).join("\n")}\n`);
+  }
+  return entry;
+}
+
 async function outboxFile(arg) {
   if (!arg.startsWith("git:")) return arg;
   const rev = arg.slice(4);

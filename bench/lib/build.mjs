@@ -21,9 +21,10 @@ const ENTRIES = {
 
 /**
  * `outbox`: build the project with another src/room/outbox.ts (a path), for before/after
- * comparisons of the outbox alone (`npm run bench -- --ours-outbox <file>`).
+ * comparisons of the outbox alone (`npm run bench -- --ours-outbox <file>`). `beforeOutbox` builds
+ * ours-before the same way; `beforeEntry` builds it from another tree's src/index.ts (`--before <rev>`).
  */
-export async function buildWorkers({ outbox, beforeOutbox } = {}) {
+export async function buildWorkers({ outbox, beforeOutbox, beforeEntry } = {}) {
   await mkdir(BUILD_DIR, { recursive: true });
   const out = {};
   const swapOutbox = (file) => ({
@@ -36,7 +37,8 @@ export async function buildWorkers({ outbox, beforeOutbox } = {}) {
   });
   const entries = Object.entries(ENTRIES);
   // "ours-before": the project with an earlier outbox, run beside ours in the same workerd.
-  if (beforeOutbox) entries.push(["ours-before", ENTRIES.ours]);
+  if (beforeEntry) entries.push(["ours-before", beforeEntry]);
+  else if (beforeOutbox) entries.push(["ours-before", ENTRIES.ours]);
   else await rm(join(BUILD_DIR, "ours-before.mjs"), { force: true });
   for (const [name, entry] of entries) {
     const outfile = join(BUILD_DIR, `${name}.mjs`);
