@@ -26,8 +26,8 @@ declare const document: any, window: any, localStorage: any, getComputedStyle: a
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? "/tmp";
 const WAIT = { timeout: 15_000 };
-/** Visitor tokens live 90 s here, so the widget renews one within the test (at half its life). */
-const TOKEN_TTL_S = 90;
+/** Visitor tokens live 40 s here, so the widget renews one within the test (at half its life). */
+const TOKEN_TTL_S = 40;
 
 let server: DevServer | undefined;
 let browser: Browser | undefined;
