@@ -4,7 +4,6 @@
  * handlers below check who is asking and delegate to the modules beside this file.
  */
 import { echoClose } from "../lib/close";
-import { frameBytes } from "../lib/frame-bytes";
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { NewRoom } from "../db/rooms";
@@ -13,13 +12,11 @@ import type { Bindings } from "../env";
 import { log, type LogContext } from "../lib/log";
 import type { RoomRpc } from "../lib/room-rpc";
 import {
-  MAX_FRAME_BYTES,
   PING,
   PONG,
   RECENT_ON_WELCOME,
   SYNC_PAGE,
   WELCOME_ONLINE_LIMIT,
-  parseClientFrame,
   type ClientFrame,
   type Identity,
   type Message,
@@ -46,6 +43,7 @@ import { Roster } from "./roster";
 import { MessageStore } from "./store";
 import { Typing } from "./typing";
 import { FrameBudget } from "./flood";
+import { screenFrame } from "./incoming";
 import { Placement } from "./placement";
 import { ShardLinks } from "./shard-links";
 import { ShardSocket, ShardSockets } from "./shard-sockets";
@@ -237,17 +235,16 @@ export class Room extends DurableObject<Bindings> {
   }
 
   private async onMessage(ws: WebSocket, roomId: string, user: Identity, data: string | ArrayBuffer): Promise<void> {
-    if (frameBytes(data) > MAX_FRAME_BYTES) return ws.close(1009, "frame larger than 64 KiB");
-    if (typeof data !== "string") {
-      return this.p.outbox.sendTo(ws, { type: "error", code: "bad_request", message: "frames must be text (JSON)" });
-    }
-    const parsed = parseClientFrame(data);
-    if (!(parsed.ok && parsed.frame.type === "ping") && !this.withinBudget(ws)) return;
-    if (!parsed.ok) {
-      const { code, message, clientId } = parsed;
-      return this.p.outbox.sendTo(ws, { type: "error", code, message, ...(clientId ? { clientId } : {}) });
-    }
-    return this.onParsed(ws, roomId, user, parsed.frame);
+    const frame = screenFrame(ws, data, this.frames, {
+      tooLarge: () => ws.close(1009, "frame larger than 64 KiB"),
+      tell: (frame) => this.p.outbox.sendTo(ws, frame),
+      close: () => {
+        this.p.outbox.flush();
+        ws.close(1008, "frame budget exceeded");
+        this.leave(ws);
+      },
+    });
+    if (frame !== null) return this.onParsed(ws, roomId, user, frame);
   }
 
   /** A parsed frame from a socket here or on a shard (which checked its size and budget). */
@@ -299,9 +296,9 @@ export class Room extends DurableObject<Bindings> {
   /**
    * Before a socket upgrade: whether the user may connect, and where the socket goes: null for
    * this object, a number for that shard (src/room/placement.ts), to which the Worker hands the
-   * upgrade itself, so the socket's frames never flow through this object.
+   * upgrade itself, so the socket's frames never flow through this object. `region`: where the
+   * socket comes from, among ROOM_SHARD_REGIONS (src/shard/regions.ts).
    */
-  /** `region`: where the socket comes from, among ROOM_SHARD_REGIONS (src/shard/regions.ts). */
   async admit(roomId: string, user: Identity, region = 0): Promise<RoomResult<{ role: Role; shard: number | null }>> {
     const access = this.access(roomId, user);
     if (!access.ok) return access;
@@ -558,18 +555,6 @@ export class Room extends DurableObject<Bindings> {
   }
 
   // ---- Helpers -----------------------------------------------------------------------------
-
-  /** Counts a frame against the socket's budget; false when it must not be handled. */
-  private withinBudget(ws: WebSocket): boolean {
-    return this.frames.admit(ws, {
-      tell: (frame) => this.p.outbox.sendTo(ws, frame),
-      close: () => {
-        this.p.outbox.flush();
-        ws.close(1008, "frame budget exceeded");
-        this.leave(ws);
-      },
-    });
-  }
 
   /**
    * A user at the socket cap in this room (its own sockets and its shards' together) loses their

@@ -10,11 +10,11 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { Bindings } from "../env";
 import { echoClose } from "../lib/close";
-import { frameBytes } from "../lib/frame-bytes";
 import { log } from "../lib/log";
-import { MAX_FRAME_BYTES, PING, PONG, parseClientFrame, type ServerFrame } from "../protocol";
+import { PING, PONG, type ServerFrame } from "../protocol";
 import { FrameBudget } from "../room/flood";
 import { readUpgrade, type Upgrade } from "../room/handoff";
+import { screenFrame } from "../room/incoming";
 import { Outbox } from "../room/outbox";
 import type { Room } from "../room/Room";
 import { shardName, type Delivery, type DeliveryReceipt, type StreamItem } from "./protocol";
@@ -188,19 +188,17 @@ export class RoomShard extends DurableObject<Bindings> {
   }
 
   private async onMessage(ws: WebSocket, where: Where, att: ShardAttachment, data: string | ArrayBuffer): Promise<void> {
-    if (frameBytes(data) > MAX_FRAME_BYTES) return this.closeSocket(ws, 1009, "frame larger than 64 KiB", true);
-    if (typeof data !== "string") return send(ws, { type: "error", code: "bad_request", message: "frames must be text (JSON)" });
-    const parsed = parseClientFrame(data);
-    if (parsed.ok && parsed.frame.type === "ping") return void ws.send(PONG);
-    if (!this.withinBudget(ws)) return;
-    if (!parsed.ok) {
-      const { code, message, clientId } = parsed;
-      return send(ws, { type: "error", code, message, ...(clientId ? { clientId } : {}) });
-    }
+    const frame = screenFrame(ws, data, this.frames, {
+      tooLarge: () => this.closeSocket(ws, 1009, "frame larger than 64 KiB", true),
+      tell: (frame) => send(ws, frame),
+      close: () => this.closeSocket(ws, 1008, "frame budget exceeded", true),
+    });
+    if (frame === null) return;
+    if (frame.type === "ping") return void ws.send(PONG);
     // The room handles it as it handles its own sockets' frames; what it answers comes back in
     // its stream, in order with everything else it sends.
     try {
-      await this.roomStub(where).shardFrame(where.roomId, where.index, att.id, parsed.frame);
+      await this.roomStub(where).shardFrame(where.roomId, where.index, att.id, frame);
     } catch (error) {
       this.room = null;
       log.warn({ msg: "frame not handed to the room: closing the socket", error });
@@ -219,13 +217,6 @@ export class RoomShard extends DurableObject<Bindings> {
   }
 
   // ---- Helpers ------------------------------------------------------------------------------
-
-  private withinBudget(ws: WebSocket): boolean {
-    return this.frames.admit(ws, {
-      tell: (frame) => send(ws, frame),
-      close: () => this.closeSocket(ws, 1008, "frame budget exceeded", true),
-    });
-  }
 
   /** Closes a socket; `report`: the room still counts it and must hear that it left. */
   private closeSocket(ws: WebSocket, code: number, reason: string, report: boolean): void {
