@@ -228,22 +228,31 @@ describe("a room with shards", () => {
   });
 });
 
+/**
+ * A room of four, the last two (s1 and carol) on shard 0, with alice sending `total` messages one
+ * after another and carol having seen a few of them.
+ */
+async function midStream(label: string) {
+  const room = await uniqueRoom(label);
+  const [alice, , , carol] = await connectAll(room, ["alice", "bob", "s1", "carol"]);
+  const total = 30;
+  const sending = (async () => {
+    for (let i = 1; i <= total; i++) await sendAndAck(alice!, `m${i}`);
+  })();
+  await carol!.until(() => carol!.all("message").length >= 5, "a few messages");
+  return { room, alice: alice!, carol: carol!, total, sending };
+}
+
 describe("evictions", () => {
   it("recovers a shard evicted mid-stream with its sockets closed: the client reconnects and syncs what it missed", async () => {
-    const room = await uniqueRoom("evicted");
-    const [alice, , , carol] = await connectAll(room, ["alice", "bob", "s1", "carol"]);
-    const total = 30;
-    const sending = (async () => {
-      for (let i = 1; i <= total; i++) await sendAndAck(alice!, `m${i}`);
-    })();
-    await carol!.until(() => carol!.all("message").length >= 5, "a few messages");
+    const { room, carol, total, sending } = await midStream("evicted");
     await evictDurableObject(shardStubOf(room, 0), { webSockets: "close" });
-    await carol!.waitClosed();
-    const lastSeen = Math.max(...seqs(carol!));
+    await carol.waitClosed();
+    const lastSeen = Math.max(...seqs(carol));
     const { socket: again } = await connect(room, "carol");
     await sending;
     const got = new Map<number, string>();
-    for (const m of carol!.all("message")) got.set(m.message.seq, m.message.text);
+    for (const m of carol.all("message")) got.set(m.message.seq, m.message.text);
     let after = lastSeen;
     for (;;) {
       again.send({ type: "sync", after });
@@ -264,22 +273,16 @@ describe("evictions", () => {
   });
 
   it("keeps a shard's sockets through its hibernation: the stream goes on without a gap", async () => {
-    const room = await uniqueRoom("hibernated");
-    const [alice, , , carol] = await connectAll(room, ["alice", "bob", "s1", "carol"]);
-    const total = 30;
-    const sending = (async () => {
-      for (let i = 1; i <= total; i++) await sendAndAck(alice!, `m${i}`);
-    })();
-    await carol!.until(() => carol!.all("message").length >= 5, "a few messages");
+    const { room, alice, carol, total, sending } = await midStream("hibernated");
     await evictDurableObject(shardStubOf(room, 0));
     await sending;
-    await carol!.until(() => carol!.all("message").length >= total, "every message");
-    expect(seqs(carol!)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
-    expect(carol!.closed).toBeNull();
+    await carol.until(() => carol.all("message").length >= total, "every message");
+    expect(seqs(carol)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(carol.closed).toBeNull();
     // Its sockets still count, and still send.
     expect(await layout(room)).toEqual({ here: 2, shards: { 0: 2 } });
-    await sendAndAck(carol!, "after the shard woke");
-    expect((await alice!.next("message", (m) => m.message.text === "after the shard woke")).message.seq).toBe(total + 1);
+    await sendAndAck(carol, "after the shard woke");
+    expect((await alice.next("message", (m) => m.message.text === "after the shard woke")).message.seq).toBe(total + 1);
   });
 
   it("keeps counting a shard's sockets when the room itself is evicted, and reaches them after", async () => {
