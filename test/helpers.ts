@@ -137,14 +137,15 @@ export class TestSocket {
 }
 
 /** A socket upgrade through the Worker with `?token=`, or (token null) the raw `query` given. */
-export async function openSocket(roomId: string, token: string | null, headers: Record<string, string> = {}, query = "") {
+/** `cf`: where the request comes from, as Cloudflare's edge stamps it (request.cf). */
+export async function openSocket(roomId: string, token: string | null, headers: Record<string, string> = {}, query = "", cf?: Record<string, string>) {
   const search = token === null ? (query ? `?${query}` : "") : `?token=${encodeURIComponent(token)}`;
-  return SELF.fetch(`${BASE}/parties/room/${roomId}${search}`, { headers: { upgrade: "websocket", ...headers } });
+  return SELF.fetch(`${BASE}/parties/room/${roomId}${search}`, { headers: { upgrade: "websocket", ...headers }, ...(cf ? { cf } : {}) });
 }
 
 /** Connects and waits for `welcome`. */
-export async function connect(roomId: string, userId: string, name = userId) {
-  const res = await openSocket(roomId, await tokenFor(userId, name));
+export async function connect(roomId: string, userId: string, name = userId, cf?: Record<string, string>) {
+  const res = await openSocket(roomId, await tokenFor(userId, name), {}, "", cf);
   if (res.status !== 101) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   const ws = res.webSocket!;
   ws.accept();

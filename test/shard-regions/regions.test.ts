@@ -4,12 +4,12 @@
  * western Europe, and a socket goes to a shard of the region nearest to where it connected from
  * (request.cf's latitude and longitude, set here as Cloudflare's edge would).
  */
-import { SELF, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config";
 import { Placement } from "../../src/room/placement";
 import { hintFor, regionOf } from "../../src/shard/regions";
-import { BASE, sendAndAck, tokenFor, uniqueRoom, TestSocket } from "../helpers";
+import { connect, sendAndAck, uniqueRoom } from "../helpers";
 import { layout } from "../shards/layout";
 
 const PARIS = { latitude: "48.86", longitude: "2.35" };
@@ -17,17 +17,7 @@ const SEATTLE = { latitude: "47.61", longitude: "-122.33" };
 const TOKYO = { latitude: "35.68", longitude: "139.69" };
 
 /** A room socket opened from `where` (no `cf` at all: as in local development). */
-async function connectFrom(room: string, user: string, where?: Record<string, string>): Promise<TestSocket> {
-  const res = await SELF.fetch(`${BASE}/parties/room/${room}?token=${encodeURIComponent(await tokenFor(user))}`, {
-    headers: { upgrade: "websocket" },
-    ...(where ? { cf: where } : {}),
-  });
-  if (res.status !== 101) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
-  res.webSocket!.accept();
-  const socket = new TestSocket(res.webSocket!);
-  await socket.next("welcome");
-  return socket;
-}
+const connectFrom = async (room: string, user: string, where?: Record<string, string>) => (await connect(room, user, user, where)).socket;
 
 describe("shard regions", () => {
   it("runs with two regions and two sockets per object in this project", () => {
