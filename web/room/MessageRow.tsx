@@ -4,7 +4,7 @@
  * a tab stop; Arrow Up/Down move between messages, and Tab reaches the actions.
  */
 import { useSignal } from "@preact/signals";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import type { Message } from "../../src/protocol";
 import { app } from "../state/app";
 import { reason, toast } from "../state/toasts";
@@ -240,7 +240,9 @@ function SeenBy({ m, live }: { m: Message; live: LiveRoom }) {
 
 function EditBox({ m, live, done }: { m: Message; live: LiveRoom; done(): void }) {
   const ref = useRef<HTMLTextAreaElement>(null);
-  useEffect(() => {
+  // Before the box is painted: typing that starts as soon as it shows must not have the caret
+  // moved under it (keys typed over a selection would land after the old text instead).
+  useLayoutEffect(() => {
     const el = ref.current;
     if (el) {
       el.focus();
