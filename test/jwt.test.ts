@@ -9,13 +9,14 @@
  * library, but not the project's code), or forged by hand as above. Its cache is tested on
  * jose's clock (Date.now), moved on with a spy: the production cache settings, no waiting.
  */
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { generateKeyPair, importJWK, SignJWT, type JWK } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import app from "../src/app";
 import { JWKS_CACHE, verifyToken } from "../src/lib/jwt";
 import { DEV_JWT_SECRET } from "../src/middleware/auth";
-import { api, openSocket, uniqueId, uniqueRoom } from "./helpers";
+import type { Room } from "../src/room/Room";
+import { api, openSocket, partsOf, roomStubOf, uniqueId, uniqueRoom } from "./helpers";
 
 const encoder = new TextEncoder();
 const now = () => Math.floor(Date.now() / 1000);
@@ -594,5 +595,7 @@ describe("tokens from the identity provider's key set (JWKS_URL)", () => {
     ws.accept();
     expect(JSON.parse(await first)).toMatchObject({ type: "welcome", you: { id: "mallory", roles: ["staff"] } });
     ws.close(1000, "done");
+    // Counted out before the file ends: its teardown would cut the room's leave reports short.
+    await expect.poll(() => runInDurableObject(roomStubOf(room), (r: Room) => partsOf(r).connections.size)).toBe(0);
   });
 });
