@@ -88,9 +88,6 @@ export default defineConfig({
           TEST_JWKS_URL: restUrl("TEST_JWKS_PORT"),
           // Webhook endpoints that verify and record deliveries (test/webhooks.test.ts).
           TEST_WEBHOOK_URL: restUrl("TEST_WEBHOOK_PORT"),
-          // Twice the default: test/presence.test.ts does a few round trips within one interval
-          // of a large room, and a loaded machine must not split them.
-          PRESENCE_INTERVAL_MS: "2000",
         },
         {
           globalSetup: ["./test/setup/jwks-server.ts", "./test/setup/webhook-receiver.ts"],

@@ -9,8 +9,9 @@ import { describe, expect, it } from "vitest";
 import { RoomPeople } from "../src/client/people";
 import { readConfig } from "../src/config";
 import { WELCOME_ONLINE_LIMIT, type OnlineUser } from "../src/protocol";
-import { COALESCE_FROM_SOCKETS } from "../src/room/presence";
+import { COALESCE_FROM_SOCKETS, type PresenceOptions } from "../src/room/presence";
 import type { Room } from "../src/room/Room";
+import { userStub } from "../src/user/User";
 import { api, connect, partsOf, roomStubOf, tokenFor, uniqueRoom, type TestSocket } from "./helpers";
 
 const interval = readConfig(env).presenceIntervalMs;
@@ -49,10 +50,27 @@ async function largeRoom(extra: string[]) {
     sockets.push(...(await Promise.all(fillers.slice(i, i + 20).map((u) => connect(room, u)))).map((c) => c.socket));
   }
   await watcher.until(() => peopleOf(watcher).onlineCount === COALESCE_FROM_SOCKETS, "everyone announced");
-  return { room, watcher, fillers: sockets };
+  return { room, watcher, fillers: sockets, fillerIds: fillers };
 }
 
 const closeAll = (sockets: TestSocket[]) => sockets.forEach((s) => s.close());
+
+/**
+ * Holds the room's presence announcements until the returned release announces them, so that
+ * steps taking a few round trips fall within one interval however loaded the machine is (on a
+ * busy one, 2 s of interval did not always cover a connect and a sync).
+ */
+async function holdPresence(room: string): Promise<() => Promise<void>> {
+  const optionsOf = (r: Room) => (partsOf(r).connections.presence as unknown as { options: PresenceOptions }).options;
+  await runInDurableObject(roomStubOf(room), (r: Room) => {
+    optionsOf(r).intervalMs = 3_600_000;
+  });
+  return () =>
+    runInDurableObject(roomStubOf(room), (r: Room) => {
+      optionsOf(r).intervalMs = interval;
+      partsOf(r).connections.presence.flush();
+    });
+}
 
 describe("large-room presence", () => {
   it("lets 2,000 distinct users join one room with exact welcomes and counts, announcing them in a bounded number of sends", async () => {
@@ -125,7 +143,8 @@ describe("large-room presence", () => {
   it("announces only a user's last state of an interval, with the others in the order they first changed", async () => {
     const { room, watcher, fillers } = await largeRoom(["alice", "carol"]);
     const before = watcher.raw.length;
-    // Within one interval: Alice's join starts it, the rest takes a few round trips.
+    // Within one interval, held open until release: Alice's join starts it, the rest takes a few round trips.
+    const release = await holdPresence(room);
     const { socket: alice } = await connect(room, "alice", "Alice");
     alice.send({ type: "presence", status: "away" });
     alice.send({ type: "presence", status: "online" });
@@ -134,6 +153,7 @@ describe("large-room presence", () => {
     alice.send({ type: "sync", after: 0 });
     await alice.next("sync");
     const { socket: carol } = await connect(room, "carol", "Carol");
+    await release();
 
     await watcher.next("presence", (p) => p.userId === "carol");
     expect(watcher.all("presence").filter((p) => p.userId === "alice" || p.userId === "carol")).toEqual([
@@ -147,11 +167,13 @@ describe("large-room presence", () => {
 
   it("announces nothing for a user who came and went within one interval", async () => {
     const { room, watcher, fillers } = await largeRoom(["bob", "carol"]);
+    const release = await holdPresence(room);
     const { socket: bob } = await connect(room, "bob", "Bob");
     bob.close();
     await expect.poll(() => runInDurableObject(roomStubOf(room), (r: Room) => partsOf(r).connections.statusOf("bob"))).toBe("offline");
     // Carol's join leaves with whatever Bob's visit left to say.
     const { socket: carol } = await connect(room, "carol", "Carol");
+    await release();
     expect(await watcher.next("presence", (p) => p.userId === "carol")).toMatchObject({ status: "online", onlineCount: 101 });
     expect(watcher.all("presence").filter((p) => p.userId === "bob")).toEqual([]);
     expect(peopleOf(watcher).onlineCount).toBe(101);
@@ -159,7 +181,7 @@ describe("large-room presence", () => {
   });
 
   it("keeps a large room's presence when the object hibernates and counts on from it", async () => {
-    const { room, watcher, fillers } = await largeRoom(["dana", "erin"]);
+    const { room, watcher, fillers, fillerIds } = await largeRoom(["dana", "erin"]);
     const { socket: dana } = await connect(room, "dana", "Dana");
     dana.send({ type: "presence", status: "away" });
     await watcher.next("presence", (p) => p.userId === "dana" && p.status === "away");
@@ -179,5 +201,12 @@ describe("large-room presence", () => {
     await erin.next("presence", (p) => p.userId === "dana" && p.status === "offline");
     expect(peopleOf(erin).onlineCount).toBe(101);
     closeAll([watcher, erin, ...fillers]);
+    // The users' objects heard the room's leave reports before the file ends: its teardown
+    // would cut them short (an unhandled EnvironmentTeardownError fails the run).
+    const stillOnline = async () => {
+      const ids = ["watcher", "erin", ...fillerIds];
+      return (await Promise.all(ids.map((id) => userStub(env, id).connected(id)))).filter(Boolean).length;
+    };
+    await expect.poll(stillOnline, { timeout: 30_000, interval: 200 }).toBe(0);
   });
 });
