@@ -11,10 +11,16 @@
  *   store, so other rooms see the user's real count when it matters.
  * - Unused tokens go back after `idleMs` without a send, in the window they were drawn in;
  *   tokens of a window that ended are left counted there (the count can only run ahead).
+ * - Answered ahead: a send with no token in hand, from a user the store said (within the last
+ *   window) had more than half the budget left, is answered at once and counted by the draw it
+ *   starts, so it never waits for the store. Near the limit every send waits for the store's
+ *   answer. If sends in other rooms used the rest of the budget meanwhile, that one send is
+ *   over it: at most one per room until the store's refusal arrives.
  * - A lease grows (1, 2, 4 … `max`) only while the user sends again within `idleMs`: someone
  *   sending now and then draws one token per send, as without leases.
  */
 import type { Rate } from "../config";
+import { log } from "../lib/log";
 import type { LimitResult } from "./sliding";
 
 export interface LeaseOptions {
@@ -51,8 +57,25 @@ interface Lease {
   idleTimer: ReturnType<typeof setTimeout> | null;
 }
 
+/** What the store last said was left for a key, and when: it outlives the key's lease. */
+interface Known {
+  remaining: number;
+  at: number;
+}
+
+/** Keys whose last answer is kept at most, per isolate; the oldest are forgotten first. */
+const KNOWN_KEPT = 10_000;
+
+/**
+ * Per isolate, not per room: a room that hibernated between two sends (a quiet room, the common
+ * case) comes back as a new object in the same isolate, and its first send would otherwise wait
+ * for the store again; rooms of one user in the same isolate also learn from each other.
+ */
+const knownInIsolate = new Map<string, Known>();
+
 export class Leases {
   private readonly leases = new Map<string, Lease>();
+  private readonly known = knownInIsolate;
 
   constructor(private readonly options: LeaseOptions = LEASE_DEFAULTS) {}
 
@@ -84,21 +107,55 @@ export class Leases {
         lease.waiting--;
         continue;
       }
-      const drawn = await this.draw(id, rate, lease, now, ask);
+      const ahead = this.answerAhead(id, rate, now);
+      const drawing = this.draw(id, rate, lease, now, ask, ahead ? 1 : 0);
+      if (ahead) {
+        drawing.catch(() => {});
+        return ahead;
+      }
+      const drawn = await drawing;
       // Refused, or decided by the outage policy: that is this hit's answer, and nothing is leased.
       if (!drawn.allowed || drawn.outage) return drawn;
     }
   }
 
-  /** Fills the key's lease from the store; hits that come meanwhile wait for it. */
-  private draw(id: string, rate: Rate, known: Lease | undefined, now: number, ask: Draw): Promise<LimitResult> {
+  /**
+   * The answer for a hit that need not wait for its draw: the store said, within the last
+   * window, that more than half the budget was left. Near the limit (or without a recent
+   * answer) the hit waits, so the store decides.
+   */
+  private answerAhead(id: string, rate: Rate, now: number): LimitResult | null {
+    const known = this.known.get(id);
+    if (!known || now - known.at >= rate.windowMs || known.remaining - 1 < Math.ceil(rate.limit / 2)) return null;
+    known.remaining--;
+    return { allowed: true, limit: rate.limit, remaining: known.remaining, resetAt: (Math.floor(now / rate.windowMs) + 1) * rate.windowMs };
+  }
+
+  /** Keeps what the store said was left; an outage forgets it, so the outage policy decides. */
+  private learn(id: string, result: LimitResult | null): void {
+    this.known.delete(id);
+    if (result === null || result.outage) return;
+    if (this.known.size >= KNOWN_KEPT) this.known.delete(this.known.keys().next().value!);
+    this.known.set(id, { remaining: result.remaining, at: Date.now() });
+  }
+
+  /**
+   * Fills the key's lease from the store; hits that come meanwhile wait for it. `spentAhead`:
+   * tokens of this draw already spent by a hit answered ahead.
+   */
+  private draw(id: string, rate: Rate, known: Lease | undefined, now: number, ask: Draw, spentAhead = 0): Promise<LimitResult> {
     // Without a lease this window, the store's count is unknown: one token, as without leases.
     const size = known ? this.nextSize(known, rate, now) : 1;
     const lease: Lease = known ?? { tokens: 0, storeRemaining: 0, resetAt: 0, size: 1, lastHitAt: now, waiting: 0, drawing: null, idleTimer: null };
+    if (spentAhead > 0) lease.lastHitAt = now;
     this.keep(id, lease);
     const drawing = (async () => {
       try {
         const result = await ask(size);
+        this.learn(id, result);
+        if (spentAhead > 0 && !result.allowed && !result.outage) {
+          log.info({ msg: "limits: a send answered ahead was over the budget (spent in other rooms meanwhile)" });
+        }
         if ((!result.allowed || result.outage) && lease.tokens > 0) {
           // A refill ahead that failed: the tokens in hand stay spendable (they were counted),
           // and the next draw is one token again, so the store decides each send near the limit.
@@ -115,11 +172,13 @@ export class Leases {
           return result;
         }
         lease.size = size;
-        lease.tokens += size;
+        lease.tokens += size - spentAhead;
         lease.storeRemaining = result.remaining;
         lease.resetAt = result.resetAt;
+        if (spentAhead > 0) this.giveBackWhenIdle(id, lease, ask);
         return result;
       } catch (err) {
+        this.learn(id, null);
         this.forget(id, lease);
         throw err;
       } finally {
@@ -178,7 +237,12 @@ export class Leases {
       this.forget(id, lease);
       // Only within the window they were counted in; a failure leaves them counted (the count
       // runs ahead, never behind).
-      if (lease.resetAt - now >= WINDOW_END_MARGIN_MS) ask(-tokens).catch(() => {});
+      if (lease.resetAt - now >= WINDOW_END_MARGIN_MS) {
+        ask(-tokens).then(
+          (result) => this.learn(id, result),
+          () => {},
+        );
+      }
     };
     lease.idleTimer = setTimeout(check, this.options.idleMs);
   }

@@ -51,7 +51,8 @@ export class Limits {
     const rate = this.rates[rule];
     if (rate === null) return null;
     if (this.leases && this.leased.has(rule)) {
-      return this.leases.hit(`${rule}:${key}`, rate, (count) => (count > 0 ? this.count(rule, rate, key, count) : this.giveBack(rule, rate, key, count)));
+      // The store's id in the key: what a store said is kept per isolate (lease.ts).
+      return this.leases.hit(`${this.store.id}|${rule}:${key}`, rate, (count) => (count > 0 ? this.count(rule, rate, key, count) : this.giveBack(rule, rate, key, count)));
     }
     return this.count(rule, rate, key, 1);
   }

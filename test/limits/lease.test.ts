@@ -2,7 +2,8 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { readConfig } from "../../src/config";
 import { Limits, limitsFor } from "../../src/limits";
-import type { LimitStore } from "../../src/limits/store";
+import type { LimitResult } from "../../src/limits/sliding";
+import { Outage, type LimitStore } from "../../src/limits/store";
 import { BACKEND, awayFromWindowEdge } from "./helpers";
 
 const rates = readConfig(env).rates;
@@ -22,6 +23,43 @@ function countingStore(): LimitStore & { calls: number[] } {
     },
     check: () => store.check(),
   };
+}
+
+/** The project's store, with a switch that holds its answers until they are let go, in order. */
+function holdingStore() {
+  const inner = limitsFor(env).store;
+  const calls: number[] = [];
+  const held: Array<() => void> = [];
+  let holding = false;
+  const store: LimitStore = {
+    kind: inner.kind,
+    id: inner.id,
+    hit: async (rule, rate, key, count = 1) => {
+      calls.push(count);
+      if (holding) await new Promise<void>((go) => held.push(go));
+      return inner.hit(rule, rate, key, count);
+    },
+    check: () => inner.check(),
+  };
+  return {
+    store,
+    calls,
+    hold: () => void (holding = true),
+    /** Lets every held answer go and answers from now on. */
+    release: async () => {
+      holding = false;
+      held.splice(0).forEach((go) => go());
+      await sleep(20);
+    },
+    held: () => held.length,
+  };
+}
+
+/** A hit, and whether it has been answered yet. */
+function pending(limits: Limits, who: string) {
+  const hit = { answer: null as LimitResult | null, done: limits.hit("sends", who) };
+  void hit.done.then((r) => (hit.answer = r));
+  return hit;
 }
 
 /** A room's limits: sends drawn ahead. */
@@ -64,18 +102,18 @@ describe(`Sends drawn ahead by a room (${BACKEND})`, () => {
     expect(results.map((r) => r!.remaining)).toEqual([59, 58, 57, 56, 55, 54, 53, 52, 51, 50]);
   });
 
-  it("answers a steady sender from tokens in hand while the next lease is drawn: after the second send, none waits for the store", async () => {
+  it("answers a steady sender without waiting for the store after the first send: the second ahead of its draw, the rest from tokens in hand while the next lease is drawn", async () => {
     await awayFromWindowEdge();
     const inner = limitsFor(env).store;
     const calls: number[] = [];
-    // Draws of more than two tokens (the refills ahead) are held until the test lets them go.
+    // Draws of more than one token are held until the test lets them go.
     const held: Array<() => void> = [];
     const store: LimitStore = {
       kind: inner.kind,
       id: inner.id,
       hit: async (rule, rate, key, count = 1) => {
         calls.push(count);
-        if (count > 2) await new Promise<void>((go) => held.push(go));
+        if (count > 1) await new Promise<void>((go) => held.push(go));
         return inner.hit(rule, rate, key, count);
       },
       check: () => inner.check(),
@@ -83,25 +121,109 @@ describe(`Sends drawn ahead by a room (${BACKEND})`, () => {
     const limits = roomLimits(store);
     const who = user();
     expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 59 });
+    // The store said 59 were left: the second is answered at once, its draw of two still held.
     expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 58 });
-    // Half of the lease of two is spent: the lease of four is on its way, and held.
-    expect(calls).toEqual([1, 2, 4]);
+    expect(calls).toEqual([1, 2]);
     expect(held).toHaveLength(1);
-    // The third send is answered from the token in hand, with the draw still held.
-    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 57 });
-    // The fourth has none left: it waits for the draw, and is answered once the store has it.
-    let fourth: unknown = null;
-    const waiting = limits.hit("sends", who).then((r) => (fourth = r));
+    // The third has no token in hand and a draw in flight: it waits for it, as in order.
+    let third: unknown = null;
+    const waiting = limits.hit("sends", who).then((r) => (third = r));
     await sleep(20);
-    expect(fourth).toBeNull();
+    expect(third).toBeNull();
     held.shift()!();
     await waiting;
-    expect(fourth).toMatchObject({ allowed: true, remaining: 56 });
+    // It spent the second token of the two: half of the lease, so four are drawn ahead.
+    expect(third).toMatchObject({ allowed: true, remaining: 57 });
     expect(calls).toEqual([1, 2, 4]);
-    // Three left of the four; the next one spent brings it to half and draws eight ahead.
-    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 55 });
-    expect(calls).toEqual([1, 2, 4, 8]);
     held.shift()!();
+    await sleep(20);
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 56 });
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 55 });
+    // Half of the four spent: eight on their way while the user spends the rest.
+    expect(calls).toEqual([1, 2, 4, 8]);
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 54 });
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 53 });
+    held.shift()!();
+  });
+
+  it("answers a send at once while the store last said more than half the budget was left, and the store counts it all the same", async () => {
+    await awayFromWindowEdge();
+    const { store, calls, hold, release, held } = holdingStore();
+    const limits = roomLimits(store);
+    const who = user();
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 59 });
+    await sleep(lease.idleMs + 20);
+    hold();
+    const resetAt = (Math.floor(Date.now() / 60_000) + 1) * 60_000;
+    // Answered while the store has not answered its draw yet.
+    expect(await limits.hit("sends", who)).toEqual({ allowed: true, limit: 60, remaining: 58, resetAt });
+    expect(held()).toBe(1);
+    await release();
+    expect(calls).toEqual([1, 1]);
+    expect(await plainLimits().hit("sends", who)).toMatchObject({ allowed: true, remaining: 57 });
+  });
+
+  it("waits for the store once a send would leave half the budget or less: past half, the store decides every send", async () => {
+    await awayFromWindowEdge();
+    const { store, hold, release } = holdingStore();
+    const limits = roomLimits(store);
+    const who = user();
+    // 28 sent elsewhere; the room's first send asks the store, which says 31 are left.
+    for (let i = 0; i < 28; i++) await plainLimits().hit("sends", who);
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 31 });
+    await sleep(lease.idleMs + 20);
+    hold();
+    // 31 left: this one leaves 30, half the budget, and is answered ahead.
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 30 });
+    await release();
+    await sleep(lease.idleMs + 20);
+    hold();
+    // 30 left: this one would leave less than half, so it waits for the store.
+    const next = pending(limits, who);
+    await sleep(50);
+    expect(next.answer).toBeNull();
+    await release();
+    expect(await next.done).toMatchObject({ allowed: true, remaining: 29 });
+  });
+
+  it("lets at most one send per room past the budget when other rooms spent it meanwhile, and refuses the next", async () => {
+    await awayFromWindowEdge();
+    const { store, calls } = holdingStore();
+    const limits = roomLimits(store);
+    const who = user();
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 59 });
+    await sleep(lease.idleMs + 20);
+    // The other 59 are spent in other rooms: this room last heard 59 were left.
+    for (let i = 0; i < 59; i++) await plainLimits().hit("sends", who);
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 58 });
+    await sleep(20);
+    // Its draw was refused, so the room knows: the next send waits for the store, which refuses.
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: false, remaining: 0 });
+    expect(calls).toEqual([1, 1, 1]);
+  });
+
+  it("answers by the outage policy once the store stops answering, even a user it knew far from the limit", async () => {
+    await awayFromWindowEdge();
+    const inner = limitsFor(env).store;
+    let down = false;
+    const store: LimitStore = {
+      kind: inner.kind,
+      // Its own id: the pause after an outage is per store.
+      id: `lease-outage-${crypto.randomUUID()}`,
+      hit: (rule, rate, key, count = 1) => (down ? Promise.reject(new Outage("down for the test")) : inner.hit(rule, rate, key, count)),
+      check: () => inner.check(),
+    };
+    const limits = roomLimits(store);
+    const who = user();
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 59 });
+    await sleep(lease.idleMs + 20);
+    down = true;
+    // The first send after the store went down was answered ahead; its draw found the outage
+    // and was counted on the local budget. From then on the outage policy answers each send.
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 58 });
+    await sleep(20);
+    const after = await limits.hit("sends", who);
+    expect(after).toMatchObject({ allowed: true, outage: true, remaining: 58 });
   });
 
   it("keeps the tokens in hand when a lease drawn ahead is refused, and asks the store for each send after them", async () => {
@@ -111,25 +233,28 @@ describe(`Sends drawn ahead by a room (${BACKEND})`, () => {
     const store: LimitStore = {
       kind: inner.kind,
       id: inner.id,
-      // Another room has spent the rest of the budget: the store refuses the draw of four.
+      // Another room has spent the rest of the budget: the store refuses the draw of eight.
       hit: (rule, rate, key, count = 1) => {
         calls.push(count);
-        if (count === 4) return Promise.resolve({ allowed: false, limit: rate.limit, remaining: 0, resetAt: Date.now() + 30_000 });
+        if (count === 8) return Promise.resolve({ allowed: false, limit: rate.limit, remaining: 0, resetAt: Date.now() + 30_000 });
         return inner.hit(rule, rate, key, count);
       },
       check: () => inner.check(),
     };
     const limits = roomLimits(store);
     const who = user();
-    await limits.hit("sends", who);
-    await limits.hit("sends", who);
-    await sleep(20);
-    // The token drawn with the lease of two was counted: it is still spent here.
+    // Leases of 1, 2 and 4; the fifth send spends half of the four and draws eight, refused.
+    for (let i = 0; i < 5; i++) {
+      await limits.hit("sends", who);
+      await sleep(10);
+    }
+    expect(calls).toEqual([1, 2, 4, 8]);
+    // The two tokens left of the four were counted: they are still spent here.
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 1 });
     expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 0 });
-    expect(calls).toEqual([1, 2, 4]);
-    // Then each send asks the store again, one token at a time.
-    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 56 });
-    expect(calls).toEqual([1, 2, 4, 1]);
+    // Then each send asks the store again, one token at a time (seven counted, seven sent).
+    expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 52 });
+    expect(calls).toEqual([1, 2, 4, 8, 1]);
   });
 
   it("counts unused tokens as spent for other rooms until they are given back, a moment after the last send", async () => {
