@@ -38,6 +38,11 @@ let conns = [];
 let tag = null;
 let latency = newHist(); // delivery latency on this process's sockets
 let ackLatency = newHist();
+/**
+ * The acks of each sender's first two sends of the step: after a pause, where anything a
+ * send waits for that later sends do not (a rate limit's first store call) shows.
+ */
+let ackFirstLatency = newHist();
 let sendLag = newHist();
 let acks = 0;
 let stale = 0;
@@ -106,7 +111,9 @@ class Conn {
     acks++;
     if (id) ackIds.set(k, id);
     const sched = schedule.get(k);
-    if (sched !== undefined) ackLatency.recordValue(Math.max(1, t - sched));
+    if (sched === undefined) return;
+    ackLatency.recordValue(Math.max(1, t - sched));
+    if (k < 2 * conns.length) ackFirstLatency.recordValue(Math.max(1, t - sched));
   }
 }
 
@@ -243,6 +250,7 @@ function arm(msg) {
   }
   latency = newHist();
   ackLatency = newHist();
+  ackFirstLatency = newHist();
   sendLag = newHist();
   acks = 0;
   stale = 0;
@@ -375,6 +383,7 @@ async function collect({ expected, deadlineUs, plan = null }) {
     frames,
     latency: hdr.encodeIntoCompressedBase64(latency),
     ackLatency: hdr.encodeIntoCompressedBase64(ackLatency),
+    ackFirstLatency: hdr.encodeIntoCompressedBase64(ackFirstLatency),
     sendLag: hdr.encodeIntoCompressedBase64(sendLag),
     loopDelayP99Ms: loopDelay ? loopDelay.percentile(99) / 1e6 : 0,
     cpuShare: (cpu.user + cpu.system) / Math.max(1, wallUs),

@@ -154,6 +154,7 @@ export async function limits(ctx) {
           // check (EVALSHA) per lease drawn and per give-back.
           redisScriptsPerSend: scripts === null ? null : Math.round((scripts / (r.count * r.attempt)) * 1000) / 1000,
           ackHistogram: r.ackHistogram,
+          ackFirstHistogram: r.ackFirstHistogram,
         });
       },
       failed: (error) => entries.forEach((e) => (e.error = error)),
@@ -187,10 +188,18 @@ function summarize(e) {
     : null;
   e.sideCpuMedian = sides.length ? median(sides.map((s) => Object.values(s).reduce((a, b) => a + (b ?? 0), 0))) : null;
   e.ack = use.length ? summary(merge(use.map((x) => x.ackHistogram))) : null;
+  // Each sender's first two sends of a round come after the pause of the other variants' turns.
+  e.ackFirst = use.length ? summary(merge(use.map((x) => x.ackFirstHistogram))) : null;
+  // One round with a stall (a busy spell of the box) decides the pooled p99; the median of the
+  // rounds' own p99s does not move with one round.
+  e.ackP99OfRounds = median(use.map((x) => x.ack.p99).filter((v) => v !== null));
   e.p50 = median(use.map((x) => x.p50).filter((v) => v !== null));
   e.p99 = median(use.map((x) => x.p99).filter((v) => v !== null));
   const scripts = use.map((x) => x.redisScriptsPerSend).filter((v) => v !== null);
   e.redisScriptsPerSend = scripts.length ? median(scripts) : null;
   // The pooled figures stand for them; the histograms would only weigh down the JSON.
-  for (const x of e.rounds) delete x.ackHistogram;
+  for (const x of e.rounds) {
+    delete x.ackHistogram;
+    delete x.ackFirstHistogram;
+  }
 }

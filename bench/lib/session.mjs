@@ -151,8 +151,8 @@ export class Session {
    * With `mix` ({ shares, writers, messages }, see lib/mix.mjs) the actions are sends, reacts
    * and reads; each is delivered to every socket (as `message`, `updated` or `read`).
    * With `mention` ({ every, ids }) every `every`-th message @mentions one of `ids` (lib/loadgen.mjs).
-   * `keepAck`: the result also carries the sender's ack-latency histogram (encoded), so that
-   * rounds can be pooled. A target with `side` ({ name: pids }: processes the server relies on
+   * `keepAck`: the result also carries the sender's ack-latency histograms (encoded: all acks,
+   * and those of each sender's first two sends), so that rounds can be pooled. A target with `side` ({ name: pids }: processes the server relies on
    * outside its own, e.g. Redis) gets their CPU reported apart, per name: `sideCpuPerDeliveryUs`.
    * A target with `parts` ({ name: pids }, a split of its own `pids`: a cluster's processes) gets
    * each one's CPU per delivery and share of a core: `partsCpu`.
@@ -246,7 +246,7 @@ export class Session {
           }),
         ),
       }),
-      ...(keepAck && { ackHistogram: senderRes.ackLatency }),
+      ...(keepAck && { ackHistogram: senderRes.ackLatency, ackFirstHistogram: senderRes.ackFirstLatency }),
       deliveriesPerSec: Math.round(delivered / (durationMs / 1000)),
       /** Messages per socket frame at the receivers: 1 = one send per message, more = batched. */
       msgsPerFrame: receiverFrames ? Math.round((receiverDelivered / receiverFrames) * 100) / 100 : null,
