@@ -17,7 +17,10 @@
  *   answer. If sends in other rooms used the rest of the budget meanwhile, that one send is
  *   over it: at most one per room until the store's refusal arrives.
  * - A lease grows (1, 2, 4 … `max`) only while the user sends again within `idleMs`: someone
- *   sending now and then draws one token per send, as without leases.
+ *   sending now and then draws one token per send, as without leases. A user who comes back
+ *   within the window after a pause starts at half their last lease (chat comes in bursts),
+ *   so a burst after a burst does not climb from one again; the half shrinks to one over a
+ *   few sends now and then.
  */
 import type { Rate } from "../config";
 import { log } from "../lib/log";
@@ -61,6 +64,8 @@ interface Lease {
 interface Known {
   remaining: number;
   at: number;
+  /** The key's last lease. */
+  size: number;
 }
 
 /** Keys whose last answer is kept at most, per isolate; the oldest are forgotten first. */
@@ -132,27 +137,27 @@ export class Leases {
   }
 
   /** Keeps what the store said was left; an outage forgets it, so the outage policy decides. */
-  private learn(id: string, result: LimitResult | null): void {
+  private learn(id: string, result: LimitResult | null, size?: number): void {
+    const before = this.known.get(id);
     this.known.delete(id);
     if (result === null || result.outage) return;
     if (this.known.size >= KNOWN_KEPT) this.known.delete(this.known.keys().next().value!);
-    this.known.set(id, { remaining: result.remaining, at: Date.now() });
+    this.known.set(id, { remaining: result.remaining, at: Date.now(), size: size ?? before?.size ?? 1 });
   }
 
   /**
    * Fills the key's lease from the store; hits that come meanwhile wait for it. `spentAhead`:
    * tokens of this draw already spent by a hit answered ahead.
    */
-  private draw(id: string, rate: Rate, known: Lease | undefined, now: number, ask: Draw, spentAhead = 0): Promise<LimitResult> {
-    // Without a lease this window, the store's count is unknown: one token, as without leases.
-    const size = known ? this.nextSize(known, rate, now) : 1;
-    const lease: Lease = known ?? { tokens: 0, storeRemaining: 0, resetAt: 0, size: 1, lastHitAt: now, waiting: 0, drawing: null, idleTimer: null };
+  private draw(id: string, rate: Rate, current: Lease | undefined, now: number, ask: Draw, spentAhead = 0): Promise<LimitResult> {
+    const size = this.nextSize(id, current, rate, now);
+    const lease: Lease = current ?? { tokens: 0, storeRemaining: 0, resetAt: 0, size: 1, lastHitAt: now, waiting: 0, drawing: null, idleTimer: null };
     if (spentAhead > 0) lease.lastHitAt = now;
     this.keep(id, lease);
     const drawing = (async () => {
       try {
         const result = await ask(size);
-        this.learn(id, result);
+        this.learn(id, result, size);
         if (spentAhead > 0 && !result.allowed && !result.outage) {
           log.info({ msg: "limits: a send answered ahead was over the budget (spent in other rooms meanwhile)" });
         }
@@ -201,19 +206,28 @@ export class Leases {
    */
   private refillAhead(id: string, rate: Rate, lease: Lease, now: number, ask: Draw): void {
     if (lease.drawing || lease.size < 2 || lease.tokens > lease.size / 2) return;
-    if (this.nextSize(lease, rate, now) < 2) return;
+    if (this.nextSize(id, lease, rate, now) < 2) return;
     this.draw(id, rate, lease, now, ask).catch(() => {});
   }
 
   /**
    * Twice the last lease (enough for the sends already waiting) while the user sends again
-   * within `idleMs`, up to `max`; never so much that the store would have less than half the
-   * budget left, nor close to the end of the window (what is not spent by then is lost).
+   * within `idleMs`, up to `max`; after a pause, half the last one. Never so much that the store
+   * would have less than half the budget left, nor close to the end of the window (what is not
+   * spent by then is lost).
    */
-  private nextSize(lease: Lease, rate: Rate, now: number): number {
-    if (now - lease.lastHitAt >= this.options.idleMs || lease.resetAt - now < WINDOW_END_MARGIN_MS) return 1;
-    const aboveHalf = lease.storeRemaining - Math.ceil(rate.limit / 2);
-    return Math.max(1, Math.min(Math.max(2 * lease.size, lease.waiting + 1), this.options.max, aboveHalf));
+  private nextSize(id: string, lease: Lease | undefined, rate: Rate, now: number): number {
+    const half = Math.ceil(rate.limit / 2);
+    if (lease && now - lease.lastHitAt < this.options.idleMs) {
+      if (lease.resetAt - now < WINDOW_END_MARGIN_MS) return 1;
+      return Math.max(1, Math.min(Math.max(2 * lease.size, lease.waiting + 1), this.options.max, lease.storeRemaining - half));
+    }
+    // After a pause: half the key's last lease, if the store answered within the last window;
+    // without that the store's count is unknown, and it is one token, as without leases.
+    const known = this.known.get(id);
+    const windowEndsIn = (Math.floor(now / rate.windowMs) + 1) * rate.windowMs - now;
+    if (!known || now - known.at >= rate.windowMs || windowEndsIn < WINDOW_END_MARGIN_MS) return 1;
+    return Math.max(1, Math.min(Math.floor(known.size / 2), this.options.max, known.remaining - half));
   }
 
   /** One timer per lease: when it fires after a send, it waits out the rest of the idle time. */

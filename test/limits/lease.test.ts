@@ -309,4 +309,24 @@ describe(`Sends drawn ahead by a room (${BACKEND})`, () => {
     }
     expect(store.calls).toEqual([1, 1, 1]);
   });
+
+  it("starts a user back from a pause at half their last lease, down to one token over a few sends now and then", async () => {
+    await awayFromWindowEdge();
+    const store = countingStore();
+    const limits = roomLimits(store);
+    const who = user();
+    // A burst: leases of 1, 2, 4 and 8.
+    for (let i = 0; i < 8; i++) await limits.hit("sends", who);
+    await sleep(20);
+    expect(store.calls).toEqual([1, 2, 4, 8]);
+    // Each send after a pause draws half the last lease; the rest goes back once idle.
+    for (let i = 0; i < 4; i++) {
+      await sleep(lease.idleMs * 3);
+      await limits.hit("sends", who);
+    }
+    await sleep(lease.idleMs * 3);
+    expect(store.calls.filter((c) => c > 0)).toEqual([1, 2, 4, 8, 4, 2, 1, 1]);
+    // Counted exactly what was sent: 15 drawn for the burst, 7 left then given back, and so on.
+    expect(await plainLimits().hit("sends", who)).toMatchObject({ allowed: true, remaining: 60 - 12 - 1 });
+  });
 });
