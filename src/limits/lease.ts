@@ -156,6 +156,9 @@ export class Leases {
     this.keep(id, lease);
     const drawing = (async () => {
       try {
+        // A draw behind a send answered ahead waits for the next task, so that building the
+        // store's request is not done before that send is written and acked.
+        if (spentAhead > 0) await new Promise((resolve) => setTimeout(resolve, 0));
         const result = await ask(size);
         this.learn(id, result, size);
         if (spentAhead > 0 && !result.allowed && !result.outage) {
