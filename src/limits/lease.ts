@@ -24,7 +24,7 @@
  */
 import type { Rate } from "../config";
 import { log } from "../lib/log";
-import type { LimitResult } from "./sliding";
+import { windowEndAt, type LimitResult } from "./sliding";
 
 export interface LeaseOptions {
   /** The largest lease. */
@@ -78,9 +78,14 @@ const KNOWN_KEPT = 10_000;
  */
 const knownInIsolate = new Map<string, Known>();
 
+/** What the store said of the key within the last window; an older answer says too little. */
+function recentAnswer(id: string, rate: Rate, now: number): Known | undefined {
+  const known = knownInIsolate.get(id);
+  return known && now - known.at < rate.windowMs ? known : undefined;
+}
+
 export class Leases {
   private readonly leases = new Map<string, Lease>();
-  private readonly known = knownInIsolate;
 
   constructor(private readonly options: LeaseOptions = LEASE_DEFAULTS) {}
 
@@ -130,19 +135,19 @@ export class Leases {
    * answer) the hit waits, so the store decides.
    */
   private answerAhead(id: string, rate: Rate, now: number): LimitResult | null {
-    const known = this.known.get(id);
-    if (!known || now - known.at >= rate.windowMs || known.remaining - 1 < Math.ceil(rate.limit / 2)) return null;
+    const known = recentAnswer(id, rate, now);
+    if (!known || known.remaining - 1 < Math.ceil(rate.limit / 2)) return null;
     known.remaining--;
-    return { allowed: true, limit: rate.limit, remaining: known.remaining, resetAt: (Math.floor(now / rate.windowMs) + 1) * rate.windowMs };
+    return { allowed: true, limit: rate.limit, remaining: known.remaining, resetAt: windowEndAt(rate, now) };
   }
 
   /** Keeps what the store said was left; an outage forgets it, so the outage policy decides. */
   private learn(id: string, result: LimitResult | null, size?: number): void {
-    const before = this.known.get(id);
-    this.known.delete(id);
+    const before = knownInIsolate.get(id);
+    knownInIsolate.delete(id);
     if (result === null || result.outage) return;
-    if (this.known.size >= KNOWN_KEPT) this.known.delete(this.known.keys().next().value!);
-    this.known.set(id, { remaining: result.remaining, at: Date.now(), size: size ?? before?.size ?? 1 });
+    if (knownInIsolate.size >= KNOWN_KEPT) knownInIsolate.delete(knownInIsolate.keys().next().value!);
+    knownInIsolate.set(id, { remaining: result.remaining, at: Date.now(), size: size ?? before?.size ?? 1 });
   }
 
   /**
@@ -227,9 +232,8 @@ export class Leases {
     }
     // After a pause: half the key's last lease, if the store answered within the last window;
     // without that the store's count is unknown, and it is one token, as without leases.
-    const known = this.known.get(id);
-    const windowEndsIn = (Math.floor(now / rate.windowMs) + 1) * rate.windowMs - now;
-    if (!known || now - known.at >= rate.windowMs || windowEndsIn < WINDOW_END_MARGIN_MS) return 1;
+    const known = recentAnswer(id, rate, now);
+    if (!known || windowEndAt(rate, now) - now < WINDOW_END_MARGIN_MS) return 1;
     return Math.max(1, Math.min(Math.floor(known.size / 2), this.options.max, known.remaining - half));
   }
 

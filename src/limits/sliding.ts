@@ -22,6 +22,9 @@ export interface Counts {
   previous: number;
 }
 
+/** When the window of `now` ends (epoch ms): what a store answers as `resetAt`. */
+export const windowEndAt = (rate: Rate, now: number) => (Math.floor(now / rate.windowMs) + 1) * rate.windowMs;
+
 /** Moves counts kept for an earlier window to the window of `now`. */
 export function advance(counts: Counts | undefined, rate: Rate, now: number): Counts {
   const window = Math.floor(now / rate.windowMs);
