@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { readConfig } from "../../src/config";
+import { readConfig, type Rate } from "../../src/config";
 import { Limits, limitsFor } from "../../src/limits";
 import type { LimitResult } from "../../src/limits/sliding";
 import { Outage, type LimitStore } from "../../src/limits/store";
@@ -9,41 +9,44 @@ import { BACKEND, awayFromWindowEdge } from "./helpers";
 const rates = readConfig(env).rates;
 const lease = { max: 16, idleMs: 100 };
 
-/** The project's store, counting the calls made to it. */
-function countingStore(): LimitStore & { calls: number[] } {
-  const store = limitsFor(env).store;
+type Forward = () => Promise<LimitResult>;
+
+/**
+ * The project's store with each hit passed through `through`, which may hold it, answer or fail
+ * it itself, or `forward` it to the store; `calls` records the count each hit asked for.
+ */
+function storeWith(
+  through: (count: number, rate: Rate, forward: Forward) => Promise<LimitResult> = (_count, _rate, forward) => forward(),
+  id?: string,
+): LimitStore & { calls: number[] } {
+  const inner = limitsFor(env).store;
   const calls: number[] = [];
   return {
-    kind: store.kind,
-    id: store.id,
+    kind: inner.kind,
+    id: id ?? inner.id,
     calls,
     hit: (rule, rate, key, count = 1) => {
       calls.push(count);
-      return store.hit(rule, rate, key, count);
-    },
-    check: () => store.check(),
-  };
-}
-
-/** The project's store, with a switch that holds its answers until they are let go, in order. */
-function holdingStore() {
-  const inner = limitsFor(env).store;
-  const calls: number[] = [];
-  const held: Array<() => void> = [];
-  let holding = false;
-  const store: LimitStore = {
-    kind: inner.kind,
-    id: inner.id,
-    hit: async (rule, rate, key, count = 1) => {
-      calls.push(count);
-      if (holding) await new Promise<void>((go) => held.push(go));
-      return inner.hit(rule, rate, key, count);
+      return through(count, rate, () => inner.hit(rule, rate, key, count));
     },
     check: () => inner.check(),
   };
+}
+
+/** The project's store, counting the calls made to it. */
+const countingStore = () => storeWith();
+
+/** The project's store, with a switch that holds its answers until they are let go, in order. */
+function holdingStore() {
+  const held: Array<() => void> = [];
+  let holding = false;
+  const store = storeWith(async (_count, _rate, forward) => {
+    if (holding) await new Promise<void>((go) => held.push(go));
+    return forward();
+  });
   return {
     store,
-    calls,
+    calls: store.calls,
     hold: () => void (holding = true),
     /** Lets every held answer go and answers from now on. */
     release: async () => {
@@ -104,20 +107,13 @@ describe(`Sends drawn ahead by a room (${BACKEND})`, () => {
 
   it("answers a steady sender without waiting for the store after the first send: the second ahead of its draw, the rest from tokens in hand while the next lease is drawn", async () => {
     await awayFromWindowEdge();
-    const inner = limitsFor(env).store;
-    const calls: number[] = [];
     // Draws of more than one token are held until the test lets them go.
     const held: Array<() => void> = [];
-    const store: LimitStore = {
-      kind: inner.kind,
-      id: inner.id,
-      hit: async (rule, rate, key, count = 1) => {
-        calls.push(count);
-        if (count > 1) await new Promise<void>((go) => held.push(go));
-        return inner.hit(rule, rate, key, count);
-      },
-      check: () => inner.check(),
-    };
+    const store = storeWith(async (count, _rate, forward) => {
+      if (count > 1) await new Promise<void>((go) => held.push(go));
+      return forward();
+    });
+    const { calls } = store;
     const limits = roomLimits(store);
     const who = user();
     expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 59 });
@@ -208,15 +204,12 @@ describe(`Sends drawn ahead by a room (${BACKEND})`, () => {
 
   it("answers by the outage policy once the store stops answering, even a user it knew far from the limit", async () => {
     await awayFromWindowEdge();
-    const inner = limitsFor(env).store;
     let down = false;
-    const store: LimitStore = {
-      kind: inner.kind,
+    const store = storeWith(
+      (_count, _rate, forward) => (down ? Promise.reject(new Outage("down for the test")) : forward()),
       // Its own id: the pause after an outage is per store.
-      id: `lease-outage-${crypto.randomUUID()}`,
-      hit: (rule, rate, key, count = 1) => (down ? Promise.reject(new Outage("down for the test")) : inner.hit(rule, rate, key, count)),
-      check: () => inner.check(),
-    };
+      `lease-outage-${crypto.randomUUID()}`,
+    );
     const limits = roomLimits(store);
     const who = user();
     expect(await limits.hit("sends", who)).toMatchObject({ allowed: true, remaining: 59 });
@@ -232,19 +225,11 @@ describe(`Sends drawn ahead by a room (${BACKEND})`, () => {
 
   it("keeps the tokens in hand when a lease drawn ahead is refused, and asks the store for each send after them", async () => {
     await awayFromWindowEdge();
-    const inner = limitsFor(env).store;
-    const calls: number[] = [];
-    const store: LimitStore = {
-      kind: inner.kind,
-      id: inner.id,
-      // Another room has spent the rest of the budget: the store refuses the draw of eight.
-      hit: (rule, rate, key, count = 1) => {
-        calls.push(count);
-        if (count === 8) return Promise.resolve({ allowed: false, limit: rate.limit, remaining: 0, resetAt: Date.now() + 30_000 });
-        return inner.hit(rule, rate, key, count);
-      },
-      check: () => inner.check(),
-    };
+    // Another room has spent the rest of the budget: the store refuses the draw of eight.
+    const store = storeWith((count, rate, forward) =>
+      count === 8 ? Promise.resolve({ allowed: false, limit: rate.limit, remaining: 0, resetAt: Date.now() + 30_000 }) : forward(),
+    );
+    const { calls } = store;
     const limits = roomLimits(store);
     const who = user();
     // Leases of 1, 2 and 4; the fifth send spends half of the four and draws eight, refused.
