@@ -3,9 +3,9 @@
  * Issue 9: what does one Upstash call cost workerd's CPU when calls come spread out, as a room's
  * lease draws do, rather than back to back? A Worker makes `fetch` POSTs shaped like an Upstash
  * EVALSHA to a local Node HTTP server that answers at once, first in a tight loop, then 50 ms
- * apart, then the same pauses without a fetch (what the pauses cost alone). Figures: workerd's CPU
- * per call (from /proc), wall time per call, and how many TCP
- * connections the server saw open (0: workerd keeps reusing one).
+ * apart, then the same pauses without a fetch (what the pauses cost alone). Figures: workerd's
+ * CPU per call (from /proc), wall time per call, and how many TCP connections the server saw
+ * open (0: workerd keeps reusing one).
  *
  *   node bench/experiments/fetch-cost.mjs
  *

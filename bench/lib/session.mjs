@@ -152,8 +152,9 @@ export class Session {
    * and reads; each is delivered to every socket (as `message`, `updated` or `read`).
    * With `mention` ({ every, ids }) every `every`-th message @mentions one of `ids` (lib/loadgen.mjs).
    * `keepAck`: the result also carries the sender's ack-latency histograms (encoded: all acks,
-   * and those of each sender's first two sends), so that rounds can be pooled. A target with `side` ({ name: pids }: processes the server relies on
-   * outside its own, e.g. Redis) gets their CPU reported apart, per name: `sideCpuPerDeliveryUs`.
+   * and those of each sender's first two sends), so that rounds can be pooled. A target with
+   * `side` ({ name: pids }: processes the server relies on outside its own, e.g. Redis) gets
+   * their CPU reported apart, per name: `sideCpuPerDeliveryUs`.
    * A target with `parts` ({ name: pids }, a split of its own `pids`: a cluster's processes) gets
    * each one's CPU per delivery and share of a core: `partsCpu`.
    */
