@@ -13,7 +13,7 @@ import { cpus, totalmem } from "node:os";
 import { basename, join } from "node:path";
 import { cliArgs } from "./lib/args.mjs";
 import { buildWorkers } from "./lib/build.mjs";
-import { BENCH_DIR, RESULTS_DIR, ROOT, STATE_DIR } from "./lib/paths.mjs";
+import { BENCH_DIR, LIMITS_STATE_DIR, RESULTS_DIR, ROOT, STATE_DIR } from "./lib/paths.mjs";
 import { fanoutRatios, renderMarkdown, renderSvg } from "./lib/report.mjs";
 import { limitVariants as limitVariantVars, limits as limitsSection } from "./lib/scenario-limits.mjs";
 import { mix } from "./lib/scenario-mix.mjs";
@@ -213,13 +213,17 @@ async function main() {
   await mkdir(RESULTS_DIR, { recursive: true });
   // Local D1 and Durable Object state for this run only. Leftovers of earlier runs are removed,
   // but never the state of a run that is still going (its pid is in the name).
-  const stateDir = join(STATE_DIR, `run-${process.pid}-${Date.now()}`);
-  await mkdir(STATE_DIR, { recursive: true });
-  for (const name of await readdir(STATE_DIR)) {
-    const pid = Number(name.split("-")[1]);
-    if (!(pid > 0 && isAlive(pid))) await rm(join(STATE_DIR, name), { recursive: true, force: true });
+  const runName = `run-${process.pid}-${Date.now()}`;
+  const stateDir = join(STATE_DIR, runName);
+  for (const root of new Set([STATE_DIR, LIMITS_STATE_DIR])) {
+    await mkdir(root, { recursive: true });
+    for (const name of await readdir(root)) {
+      const pid = Number(name.split("-")[1]);
+      if (!(pid > 0 && isAlive(pid))) await rm(join(root, name), { recursive: true, force: true });
+    }
   }
   await mkdir(stateDir, { recursive: true });
+  const limitsStateDir = join(LIMITS_STATE_DIR, `${runName}-limits`);
 
   log("building the Workers (project, do-min/do-sql, seedable project) …");
   const oursOutbox = option("ours-outbox");
@@ -234,7 +238,7 @@ async function main() {
 
   const otherSections = only.some((s) => s !== "largeroom");
   const needsWorkerd =
-    (otherSections && targets.some((t) => t.startsWith("do-") || t === "ours")) ||
+    (only.some((s) => s !== "largeroom" && s !== "limits") && targets.some((t) => t.startsWith("do-") || t === "ours")) ||
     only.includes("history") ||
     only.includes("flush") ||
     largeRoomNeeds("ours") ||
@@ -246,8 +250,9 @@ async function main() {
     process.exit(130);
   });
   try {
-    // The limits section: the project again per variant in the same workerd, and for the
-    // Upstash one a local redis-server behind upstash-redis-server, started here.
+    // The limits section: the project once per variant in a workerd of their own, its storage
+    // on a tmpfs (lib/paths.mjs says why), and for the Upstash ones a local redis-server behind
+    // upstash-redis-server, started here.
     let limitVariants = null;
     if (only.includes("limits") && targets.includes("ours")) {
       const skipped = {};
@@ -264,7 +269,10 @@ async function main() {
           log(`limits-upstash skipped: ${skipped["limits-upstash"]}`);
         }
       }
-      limitVariants = { variants: limitVariantVars(VARS, servers.redis), skipped };
+      limitVariants = { variants: limitVariantVars(VARS, servers.redis), skipped, stateDir: limitsStateDir };
+      await mkdir(limitsStateDir, { recursive: true });
+      await applyMigrations(limitsStateDir);
+      servers.limits = await startWorkerd(limitsStateDir, VARS, { variants: limitVariants.variants, role: "limits" });
     }
     // The largeroom section: the shards' second workerd and the Socket.IO cluster on Redis, when
     // they can run here; otherwise the section notes why a target was skipped.
@@ -276,7 +284,7 @@ async function main() {
       else sharding = { registry: join(stateDir, "dev-registry"), stateDirs: SHARDS_WORKERS.map((_, i) => join(stateDir, `shards-${i + 1}`)) };
     }
     if (needsWorkerd) {
-      servers.workerd = await startWorkerd(stateDir, VARS, { variants: limitVariants?.variants, ...(sharding && { registry: sharding.registry, sharded: true }) });
+      servers.workerd = await startWorkerd(stateDir, VARS, sharding ? { registry: sharding.registry, sharded: true } : {});
     }
     if (sharding) {
       // One shards' workerd per region (lib/sharding.mjs).
@@ -411,6 +419,7 @@ async function main() {
   } finally {
     await stopAll();
     await rm(stateDir, { recursive: true, force: true }).catch(() => {});
+    await rm(limitsStateDir, { recursive: true, force: true }).catch(() => {});
   }
 }
 

@@ -486,13 +486,22 @@ function limitGoalLines(results) {
   ];
 }
 
+/** Where the variants' workerd kept its storage: on this box's disk, flush stalls outweigh the 3 ms compared. */
+function storageNote(storage) {
+  if (!storage) return "";
+  const where = `\`${storage.mount || storage.dir}\` (${storage.filesystem})`;
+  return storage.filesystem === "tmpfs"
+    ? `Their storage (Durable Objects, D1) was on a tmpfs, ${where}: on this box's disk SQLite's flushes stall the whole workerd for 100–270 ms at random, in every variant alike, and such stalls, not the limit, decided the p99s.`
+    : `Their storage (Durable Objects, D1) was at ${where}, not on a tmpfs: disk flush stalls may decide the p99s.`;
+}
+
 function limitsSection(results) {
   const L = results.limits;
   const c = results.meta.config.limits;
   const out = ["## Rate limits on the send path", ""];
   const budget = L.variants["limits-embedded"]?.RATE_SENDS ?? "?";
   out.push(
-    "The project's own Worker four times in the same workerd, the same bundle with different settings: **off** " +
+    "The project's own Worker four times in a workerd of its own, the same bundle with different settings: **off** " +
       "(`RATE_SENDS=off`, `RATE_FRAMES=off`: no store call), **embedded** (`RATE_SENDS`/`RATE_FRAMES` " +
       `\`${budget}\`, counted by the Limiter Durable Objects), **off-upstash** (limits off, Upstash configured: ` +
       "the room's trending topics go to Redis, so this is upstash's baseline) and **upstash** (the same budgets, counted by " +
@@ -506,7 +515,8 @@ function limitsSection(results) {
       "(ack arrival − scheduled send time, all acks of the valid rounds pooled; in brackets the median of the rounds' own p99s, " +
       "which one stalled round does not move), the same for each sender's first two sends of a round (p50 / p90: they come " +
       "after the pause of the other variants' turns, where a limit that waits for its store shows), and the receivers' p99 (median of the rounds). " +
-      "For the Upstash variants, Redis's own CPU (redis-server + upstash-redis-server, outside workerd) is shown apart and not in the ratios.",
+      "For the Upstash variants, Redis's own CPU (redis-server + upstash-redis-server, outside workerd) is shown apart and not in the ratios. " +
+      storageNote(L.storage),
   );
   out.push("");
   const variants = LIMIT_VARIANTS_ORDER.filter((v) => L.variants[v]);

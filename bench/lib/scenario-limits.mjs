@@ -1,7 +1,7 @@
 /**
  * The rate limit on the send path (issue 9): what `limits.hit("sends", user)` in the room costs
- * the ack and the server. Three variants of the project's own Worker in the bench's workerd,
- * the same bundle with different vars:
+ * the ack and the server. Four variants of the project's own Worker, the same bundle with
+ * different vars, in a workerd of their own whose storage is on a tmpfs (lib/paths.mjs says why):
  *
  *   limits-off          RATE_SENDS=off, RATE_FRAMES=off: no store call at all (embedded's baseline)
  *   limits-embedded     the bench's raised budgets, counted by the embedded Limiter objects
@@ -18,6 +18,7 @@
  * variant workerd's CPU is what the Worker pays; Redis and its REST front run outside workerd
  * and are reported apart.
  */
+import { readFileSync } from "node:fs";
 import { merge, summary } from "./gen.mjs";
 import { attempt, interleave, median } from "./scenarios.mjs";
 import { Session } from "./session.mjs";
@@ -60,9 +61,9 @@ export function limitVariants(vars, redis) {
 }
 
 function variantTarget(ctx, name) {
-  const w = ctx.servers.workerd;
-  const base = w.urls.variants?.[name];
-  if (!base) throw new Error(`the workerd was started without the ${name} variant`);
+  const w = ctx.servers.limits;
+  const base = w?.urls.variants?.[name];
+  if (!base) throw new Error(`the limits workerd was started without the ${name} variant`);
   const target = { ...oursTarget(base, w), name };
   if (usesUpstash(name)) {
     const r = ctx.servers.redis;
@@ -105,6 +106,22 @@ async function probe(ctx, target, room, vars) {
   return out;
 }
 
+/** Where the variants' workerd keeps its storage, and whether that is a tmpfs (from /proc/mounts). */
+function storageOf(dir) {
+  let mount = { point: "", type: "unknown" };
+  try {
+    for (const line of readFileSync("/proc/mounts", "utf8").split("\n")) {
+      const [, point, type] = line.split(" ");
+      if (point && type && (dir === point || dir.startsWith(point.endsWith("/") ? point : `${point}/`)) && point.length >= mount.point.length) {
+        mount = { point, type };
+      }
+    }
+  } catch {
+    // no /proc/mounts: the type stays unknown
+  }
+  return { dir, mount: mount.point, filesystem: mount.type };
+}
+
 export async function limits(ctx) {
   const { cfg } = ctx;
   const c = cfg.limits;
@@ -116,6 +133,7 @@ export async function limits(ctx) {
     variants,
     skipped,
     redis: redis ? { version: redis.version } : null,
+    storage: storageOf(ctx.limitVariants.stateDir),
     entries: [],
   };
   for (const [S, R] of c.configs) {

@@ -14,7 +14,8 @@
  *
  * Variants (the `limits` section): `{ "<name>": { VAR: value } }` adds the project once more per
  * name, as Worker `edge-chat-<name>` with those vars over the others (its own Durable Object
- * namespaces, the same D1), at `urls.variants[name]`.
+ * namespaces, the same D1), at `urls.variants[name]`. With `{ role: "limits" }` this workerd holds
+ * only them and `edge-chat` (their queues' consumer), apart from the other targets.
  *
  * Options (the largeroom section's ours-sharded, lib/sharding.mjs): `{ registry, sharded: true }`
  * adds Worker `edge-chat-sharded` (the project with sharding on, its shards in other workerd
@@ -75,6 +76,63 @@ const shardedProject = (name, side, region) => ({
 });
 const shardsWorker = SHARDS_WORKERS[options.region ?? 0];
 
+/** The project as `edge-chat`: the queues' only consumer (a queue may have only one). */
+const project = {
+  ...projectOptions,
+  name: "edge-chat",
+  ...common,
+  ...bundle(join(BUILD_DIR, "ours.mjs")),
+  bindings,
+  ...(queueConsumers ? { queueConsumers } : {}),
+  unsafeDirectSockets: direct,
+};
+const variantWorkers = Object.entries(variants).map(([name, vars]) => ({
+  ...projectOptions,
+  name: `edge-chat-${name}`,
+  ...common,
+  ...bundle(join(BUILD_DIR, "ours.mjs")),
+  bindings: { ...bindings, ...vars },
+  unsafeDirectSockets: direct,
+}));
+const benchWorkers = [
+  {
+    name: "bench-do",
+    ...common,
+    ...bundle(join(BUILD_DIR, "do-worker.mjs")),
+    durableObjects: {
+      MIN: { className: "MinRoomDO", useSQLite: true },
+      SQL: { className: "SqlRoomDO", useSQLite: true },
+    },
+    unsafeDirectSockets: direct,
+  },
+  ...(existsSync(join(BUILD_DIR, "ours-before.mjs"))
+    ? [
+        {
+          ...projectOptions,
+          name: "edge-chat-before",
+          ...common,
+          ...bundle(join(BUILD_DIR, "ours-before.mjs")),
+          bindings,
+          unsafeDirectSockets: direct,
+        },
+      ]
+    : []),
+  {
+    ...projectOptions,
+    name: "bench-seed",
+    ...common,
+    ...bundle(join(BUILD_DIR, "seed-worker.mjs")),
+    bindings,
+    durableObjects: { ROOM: { className: "BenchRoom", useSQLite: true } },
+    unsafeDirectSockets: direct,
+  },
+  ...(options.sharded ? [shardedProject(ROOMS_WORKER, "rooms")] : []),
+];
+const workers =
+  options.role === "shards" ? [shardedProject(shardsWorker, "shards", options.region ?? 0)]
+  : options.role === "limits" ? [project, ...variantWorkers]
+  : [project, ...benchWorkers, ...variantWorkers];
+
 const mf = new Miniflare({
   host: "127.0.0.1",
   port: 0,
@@ -91,73 +149,22 @@ const mf = new Miniflare({
     stdout.on("data", (d) => process.env.BENCH_WORKERD_LOG && process.stderr.write(d));
     stderr.on("data", (d) => process.stderr.write(d));
   },
-  workers: options.role === "shards" ? [shardedProject(shardsWorker, "shards", options.region ?? 0)] : [
-    {
-      ...projectOptions,
-      name: "edge-chat",
-      ...common,
-      ...bundle(join(BUILD_DIR, "ours.mjs")),
-      bindings,
-      ...(queueConsumers ? { queueConsumers } : {}),
-      unsafeDirectSockets: direct,
-    },
-    {
-      name: "bench-do",
-      ...common,
-      ...bundle(join(BUILD_DIR, "do-worker.mjs")),
-      durableObjects: {
-        MIN: { className: "MinRoomDO", useSQLite: true },
-        SQL: { className: "SqlRoomDO", useSQLite: true },
-      },
-      unsafeDirectSockets: direct,
-    },
-    ...(existsSync(join(BUILD_DIR, "ours-before.mjs"))
-      ? [
-          {
-            ...projectOptions,
-            name: "edge-chat-before",
-            ...common,
-            ...bundle(join(BUILD_DIR, "ours-before.mjs")),
-            bindings,
-            unsafeDirectSockets: direct,
-          },
-        ]
-      : []),
-    ...Object.entries(variants).map(([name, vars]) => ({
-      ...projectOptions,
-      name: `edge-chat-${name}`,
-      ...common,
-      ...bundle(join(BUILD_DIR, "ours.mjs")),
-      bindings: { ...bindings, ...vars },
-      unsafeDirectSockets: direct,
-    })),
-    {
-      ...projectOptions,
-      name: "bench-seed",
-      ...common,
-      ...bundle(join(BUILD_DIR, "seed-worker.mjs")),
-      bindings,
-      durableObjects: { ROOM: { className: "BenchRoom", useSQLite: true } },
-      unsafeDirectSockets: direct,
-    },
-    ...(options.sharded ? [shardedProject(ROOMS_WORKER, "rooms")] : []),
-  ],
+  workers,
 });
 
 await mf.ready;
 const url = async (worker) => (await mf.unsafeGetDirectURL(worker)).href.replace(/\/$/, "");
-const urls = options.role === "shards" ? { shards: await url(shardsWorker) } : {
-  ours: (await mf.unsafeGetDirectURL("edge-chat")).href.replace(/\/$/, ""),
-  do: (await mf.unsafeGetDirectURL("bench-do")).href.replace(/\/$/, ""),
-  seed: (await mf.unsafeGetDirectURL("bench-seed")).href.replace(/\/$/, ""),
-};
+const urls =
+  options.role === "shards" ? { shards: await url(shardsWorker) }
+  : options.role === "limits" ? { ours: await url("edge-chat") }
+  : { ours: await url("edge-chat"), do: await url("bench-do"), seed: await url("bench-seed") };
 if (options.sharded) urls.sharded = await url(ROOMS_WORKER);
 urls.variants = {};
 for (const name of Object.keys(variants)) {
-  urls.variants[name] = (await mf.unsafeGetDirectURL(`edge-chat-${name}`)).href.replace(/\/$/, "");
+  urls.variants[name] = await url(`edge-chat-${name}`);
 }
-if (options.role !== "shards" && existsSync(join(BUILD_DIR, "ours-before.mjs"))) {
-  urls.oursBefore = (await mf.unsafeGetDirectURL("edge-chat-before")).href.replace(/\/$/, "");
+if (!options.role && existsSync(join(BUILD_DIR, "ours-before.mjs"))) {
+  urls.oursBefore = await url("edge-chat-before");
 }
 
 function findWorkerd() {
