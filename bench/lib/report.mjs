@@ -486,6 +486,13 @@ function limitGoalLines(results) {
   ];
 }
 
+/** "6 s at 100 msg/s, 12 s at 25 msg/s": each rate's round, long enough for the acks a p99 needs. */
+function roundLengths(L, c) {
+  const steps = [...new Map(L.entries.map((e) => [e.rate, e.stepMs ?? c.stepMs])).entries()];
+  const each = steps.map(([rate, ms]) => `${ms / 1000} s at ${rate} msg/s`).join(", ");
+  return c.acksPerRound ? `${each} (at least ${c.acksPerRound} acks a round)` : each;
+}
+
 /** Where the variants' workerd kept its storage: on this box's disk, flush stalls outweigh the 3 ms compared. */
 function storageNote(storage) {
   if (!storage) return "";
@@ -510,7 +517,7 @@ function limitsSection(results) {
       " behind upstash-redis-server" +
       (L.skipped?.["limits-upstash"] ? `; not measured in this run: ${L.skipped["limits-upstash"]}` : "") +
       "). Senders × receivers at a fixed rate; every variant's room open at once, the variants " +
-      `taking turns, ${c.rounds} round${c.rounds === 1 ? "" : "s"} of ${c.stepMs / 1000} s (the first variant rotating). ` +
+      `taking turns, ${c.rounds} round${c.rounds === 1 ? "" : "s"} (the first variant rotating) of ${roundLengths(L, c)}. ` +
       "Cells: server CPU µs per delivery (workerd; median, every round in brackets), the sender's ack latency p50 / p99 ms " +
       "(ack arrival − scheduled send time, all acks of the valid rounds pooled; in brackets the median of the rounds' own p99s, " +
       "which one stalled round does not move), the same for each sender's first two sends of a round (p50 / p90: they come " +

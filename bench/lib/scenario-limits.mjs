@@ -35,6 +35,9 @@ const usesUpstash = (name) => name.endsWith("-upstash");
 /** The issue's goals: limits on may add at most this to the ack p99 and to CPU per delivery. */
 export const LIMIT_GOALS = { ackP99PlusMs: 3, cpuPerDeliveryRatio: 1.1 };
 
+/** A round's length at `rate` msg/s: `stepMs`, or long enough for `acksPerRound` acks. */
+export const limitStepMs = (c, rate) => Math.max(c.stepMs, Math.ceil(((c.acksPerRound ?? 0) / rate) * 1000));
+
 const isOff = (v) => String(v ?? "").trim().toLowerCase() === "off";
 
 /**
@@ -149,14 +152,14 @@ export async function limits(ctx) {
           checked = await probe(ctx, target, s.room, variants[name]);
           await s.step(rate, cfg.warmupMs);
         });
-        const entry = { config: key, senders: S, receivers: R, rate, variant: name, probe: checked, rounds: [] };
+        const entry = { config: key, senders: S, receivers: R, rate, stepMs: limitStepMs(c, rate), variant: name, probe: checked, rounds: [] };
         out.entries.push(entry);
         entries.push(entry);
         return { session, entry };
       },
       async turn({ session, entry }, name, round) {
         const calls0 = usesUpstash(name) ? await redis.scriptCalls() : null;
-        const r = await attempt(ctx, session, rate, c.stepMs, `limits ${key} ${name} round ${round}`, { keepAck: true });
+        const r = await attempt(ctx, session, rate, entry.stepMs, `limits ${key} ${name} round ${round}`, { keepAck: true });
         const scripts = calls0 === null ? null : (await redis.scriptCalls()) - calls0;
         entry.rounds.push({
           round,
