@@ -474,12 +474,12 @@ function limitGoalLines(results) {
         .join(", ")}.`
     : "";
   return [
-    `rate limit on the send path adds at most ${g.ackP99PlusMs} ms to the ack p99 (limits on − off, same store): ` +
-      list((x) => plusMs(x.ackP99Plus)) +
-      `→ ${verdict(cmp, (x) => x.ackP99Plus !== null && x.ackP99Plus <= g.ackP99PlusMs)}${tail}.` +
-      (cmp.some((x) => x.ackP99OfRoundsPlus != null)
-        ? ` The median of the rounds' p99s moves by ${list((x) => plusMs(x.ackP99OfRoundsPlus)).trim()}; each sender's first two sends of a round, at p50, by ${list((x) => plusMs(x.ackFirstP50Plus)).trim()}.`
-        : ""),
+    `rate limit on the send path adds at most ${g.ackP99PlusMs} ms to the ack p99 (limits on − off, same store; ` +
+      "a point's p99 is the median of its rounds' own p99s, which a stall of the box in one round does not decide): " +
+      list((x) => plusMs(x.ackP99OfRoundsPlus)) +
+      `→ ${verdict(cmp, (x) => x.ackP99OfRoundsPlus !== null && x.ackP99OfRoundsPlus <= g.ackP99PlusMs)}${tail}.` +
+      ` Pooled over all the rounds' acks the p99 moves by ${list((x) => plusMs(x.ackP99Plus)).trim()}; ` +
+      `each sender's first two sends of a round, at p50, by ${list((x) => plusMs(x.ackFirstP50Plus)).trim()}.`,
     `rate limit on the send path adds at most ${Math.round((g.cpuPerDeliveryRatio - 1) * 100)} % to server CPU per delivery (workerd, on / off): ` +
       list((x) => fmtRatio(x.cpuRatio)) +
       `→ ${verdict(cmp, (x) => x.cpuRatio !== null && x.cpuRatio <= g.cpuPerDeliveryRatio)}${tail}.${sideNote}`,
@@ -520,7 +520,7 @@ function limitsSection(results) {
       `taking turns, ${c.rounds} round${c.rounds === 1 ? "" : "s"} (the first variant rotating) of ${roundLengths(L, c)}. ` +
       "Cells: server CPU µs per delivery (workerd; median, every round in brackets), the sender's ack latency p50 / p99 ms " +
       "(ack arrival − scheduled send time, all acks of the valid rounds pooled; in brackets the median of the rounds' own p99s, " +
-      "which one stalled round does not move), the same for each sender's first two sends of a round (p50 / p90: they come " +
+      "which one stalled round does not move: the goal line's figure), the same for each sender's first two sends of a round (p50 / p90: they come " +
       "after the pause of the other variants' turns, where a limit that waits for its store shows), and the receivers' p99 (median of the rounds). " +
       "For the Upstash variants, Redis's own CPU (redis-server + upstash-redis-server, outside workerd) is shown apart and not in the ratios. " +
       storageNote(L.storage),
@@ -548,7 +548,7 @@ function limitsSection(results) {
     });
     const ratios = LIMIT_ON.filter((v) => L.variants[v]).map((v) => {
       const x = cmp.find((y) => y.config === config && String(y.rate) === rate && y.variant === v);
-      return x && !x.error ? `${fmtRatio(x.cpuRatio)}, ${plusMs(x.ackP99Plus)}` : "–";
+      return x && !x.error ? `${fmtRatio(x.cpuRatio)}, ${plusMs(x.ackP99OfRoundsPlus)} (pooled ${plusMs(x.ackP99Plus)})` : "–";
     });
     out.push(`| ${config.replace("x", " × ")} at ${rate} msg/s | ${cells.join(" | ")} | ${ratios.join(" | ")} |`);
     for (const v of variants) {
