@@ -474,8 +474,10 @@ async function flushStep(ctx, entry, batch, rows, attempt) {
     ctx.log(`  flush batch ${batch}: ${r.rows} rows in ${r.flushes} flushes, ${Math.round(wallMs)} ms → ${entry.rowsPerSec} rows/s`);
     return "done";
   } catch (err) {
-    entry.error = String(err?.message ?? err);
-    if (err?.connectionLost && attempt === 1) return "connection lost";
+    // undici's own "fetch failed" (from preparing the room's users and room) is a lost connection too.
+    const lost = err?.connectionLost || (err instanceof TypeError && err.message === "fetch failed");
+    entry.error = String(err?.message ?? err) + (err?.cause && !err.connectionLost ? ` (${err.cause.code ?? ""} ${err.cause.message ?? err.cause})` : "");
+    if (lost && attempt === 1) return "connection lost";
     ctx.log(`  flush batch ${batch}: ERROR ${entry.error}`);
     return "failed";
   }
